@@ -1,0 +1,63 @@
+//! AWS clients, built once per function from one shared configuration.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// The SDK's retry policy for every call: adaptive (client-side rate limiting on throttling),
+/// with a bounded number of attempts.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Loads the configuration from the environment (`AWS_ENDPOINT_URL` points every client at a
+/// local emulator) with the product's retry and timeout policy.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Every client the slices use.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Clients {
+            ecs: aws_sdk_ecs::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+        }
+    }
+}
+
+/// An SDK error as "Code: message", the full source chain for transport errors.
+pub fn describe_error(err: &(dyn std::error::Error + '_)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    crate::protocol::redact::redact(&text)
+}

@@ -1,0 +1,23 @@
+//! ecs-private-auth: CloudFormation custom resources that run private-registry images on ECS
+//! Fargate.
+//!
+//! The crate is the library shared by every Lambda function of the product:
+//! - [`protocol`] speaks CloudFormation's custom-resource protocol (parsing, checks, the one
+//!   response per request, the deadline and panic guard, redaction). Slices never touch it.
+//! - [`properties`] turns `ResourceProperties` into typed values with errors a user can act on.
+//! - [`slices`] holds one module per resource type, create / update / delete side by side.
+//! - [`provider`] glues them together for the on-create, on-update and on-delete functions, and
+//!   [`on_failure`] answers for invocations that crashed.
+
+pub mod aws;
+pub mod error;
+pub mod naming;
+pub mod on_failure;
+pub mod properties;
+pub mod protocol;
+pub mod provider;
+pub mod settings;
+pub mod slices;
+pub mod telemetry;
+
+pub use error::Error;

@@ -1,0 +1,200 @@
+//! The checks made before any work (DESIGN.md rule 8). A request that fails them is logged and
+//! dropped: nothing is PUT anywhere, as the ResponseURL itself is not to be trusted.
+
+use url::Url;
+
+use super::Request;
+
+/// The partition, region and account a function runs in, from its invoked ARN
+/// (`arn:aws:lambda:us-east-1:123456789012:function:name[:alias]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionIdentity {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl FunctionIdentity {
+    pub fn from_function_arn(arn: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" {
+            return None;
+        }
+        Some(FunctionIdentity {
+            partition: parts[1].to_owned(),
+            region: parts[3].to_owned(),
+            account: parts[4].to_owned(),
+        })
+    }
+}
+
+/// Why a request was dropped unanswered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the function's own ARN could not be read, so no request can be trusted")]
+    UnknownFunction,
+    #[error("StackId is not a CloudFormation stack ARN")]
+    BadStackId,
+    #[error("the stack is in {stack}, not in this function's {function}")]
+    ForeignStack { stack: String, function: String },
+    #[error("ResponseURL {origin} is neither CloudFormation's response host over https nor under an allowed prefix")]
+    ResponseUrlNotAllowed { origin: String },
+}
+
+/// The stack's partition, region and account, from
+/// `arn:aws:cloudformation:us-east-1:123456789012:stack/name/uuid`.
+pub fn stack_location(stack_id: &str) -> Option<FunctionIdentity> {
+    let parts: Vec<&str> = stack_id.splitn(6, ':').collect();
+    if parts.len() != 6
+        || parts[0] != "arn"
+        || parts[2] != "cloudformation"
+        || !parts[5].starts_with("stack/")
+        || parts[3].is_empty()
+        || parts[4].is_empty()
+    {
+        return None;
+    }
+    Some(FunctionIdentity {
+        partition: parts[1].to_owned(),
+        region: parts[3].to_owned(),
+        account: parts[4].to_owned(),
+    })
+}
+
+/// Checks a request against the function's own identity and the allowed response prefixes.
+pub fn check_request(
+    request: &Request,
+    function: Option<&FunctionIdentity>,
+    allowed_prefixes: &[String],
+) -> Result<(), Rejection> {
+    let function = function.ok_or(Rejection::UnknownFunction)?;
+    let stack = stack_location(&request.stack_id).ok_or(Rejection::BadStackId)?;
+    if stack != *function {
+        return Err(Rejection::ForeignStack {
+            stack: format!("{}/{}/{}", stack.partition, stack.account, stack.region),
+            function: format!("{}/{}/{}", function.partition, function.account, function.region),
+        });
+    }
+    check_response_url(&request.response_url, allowed_prefixes)
+}
+
+/// CloudFormation's pre-signed S3 response hosts over https, or a URL under an allowed prefix.
+pub fn check_response_url(response_url: &str, allowed_prefixes: &[String]) -> Result<(), Rejection> {
+    let not_allowed = || Rejection::ResponseUrlNotAllowed {
+        origin: super::redact::url_origin(response_url),
+    };
+    let url = Url::parse(response_url).map_err(|_| not_allowed())?;
+    // A user-info part would let `http://127.0.0.1:1@evil.example/` pass a string prefix test.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(not_allowed());
+    }
+    if url.scheme() == "https" && url.port().is_none() && is_cloudformation_response_host(url.host_str()) {
+        return Ok(());
+    }
+    // Compare the normalised form, so that escapes cannot dress one host up as another.
+    let normalised = url.as_str();
+    let allowed = allowed_prefixes
+        .iter()
+        .filter(|prefix| !prefix.is_empty())
+        .any(|prefix| normalised.starts_with(prefix.as_str()) && response_url.starts_with(prefix.as_str()));
+    if allowed { Ok(()) } else { Err(not_allowed()) }
+}
+
+fn is_cloudformation_response_host(host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let host = host.to_ascii_lowercase();
+    let Some((first_label, rest)) = host.split_once('.') else {
+        return false;
+    };
+    let under_amazonaws = |suffix: &str| rest == suffix || rest.ends_with(&format!(".{suffix}"));
+    first_label.starts_with("cloudformation-custom-resource-response-")
+        && (under_amazonaws("amazonaws.com") || under_amazonaws("amazonaws.com.cn"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::RequestType;
+    use crate::protocol::request::tests::sample_request;
+
+    fn identity() -> FunctionIdentity {
+        FunctionIdentity::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:on-create").unwrap()
+    }
+
+    fn local() -> Vec<String> {
+        vec!["http://127.0.0.1:".to_owned()]
+    }
+
+    #[test]
+    fn a_request_from_the_functions_own_account_and_region_passes() {
+        let request = sample_request(RequestType::Create);
+        assert_eq!(check_request(&request, Some(&identity()), &[]), Ok(()));
+    }
+
+    #[test]
+    fn a_stack_of_another_account_is_rejected() {
+        let mut request = sample_request(RequestType::Create);
+        request.stack_id = request.stack_id.replace("123456789012", "999999999999");
+        assert!(matches!(check_request(&request, Some(&identity()), &[]), Err(Rejection::ForeignStack { .. })));
+    }
+
+    #[test]
+    fn a_stack_of_another_region_is_rejected() {
+        let mut request = sample_request(RequestType::Create);
+        request.stack_id = request.stack_id.replace("us-east-1", "eu-west-1");
+        assert!(matches!(check_request(&request, Some(&identity()), &[]), Err(Rejection::ForeignStack { .. })));
+    }
+
+    #[test]
+    fn a_stack_id_that_is_no_stack_arn_is_rejected() {
+        let mut request = sample_request(RequestType::Create);
+        request.stack_id = "lab".into();
+        assert_eq!(check_request(&request, Some(&identity()), &[]), Err(Rejection::BadStackId));
+    }
+
+    #[test]
+    fn cloudformation_response_hosts_pass_over_https_only() {
+        for (url, ok) in [
+            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1", true),
+            ("https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x", true),
+            ("https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x", true),
+            ("http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x", false),
+            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x", false),
+            ("https://evil.example/cloudformation-custom-resource-response-useast1.s3.amazonaws.com", false),
+            ("https://cloudformation-custom-resource-response-x.evilamazonaws.com/x", false),
+            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/x", false),
+            ("http://127.0.0.1:9000/response", false),
+        ] {
+            assert_eq!(check_response_url(url, &[]).is_ok(), ok, "{url}");
+        }
+    }
+
+    #[test]
+    fn allowed_prefixes_admit_local_receivers() {
+        assert!(check_response_url("http://127.0.0.1:9000/response?sig=1", &local()).is_ok());
+        assert!(check_response_url("http://127.0.0.2:9000/response", &local()).is_err());
+    }
+
+    #[test]
+    fn user_info_cannot_smuggle_another_host_past_a_prefix() {
+        assert!(check_response_url("http://127.0.0.1:9000@evil.example/", &local()).is_err());
+        assert!(check_response_url("http://127.0.0.1:@evil.example/", &local()).is_err());
+    }
+
+    #[test]
+    fn the_rejection_names_only_the_origin() {
+        let err = check_response_url("https://evil.example/path?X-Amz-Signature=abc", &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ResponseURL https://evil.example is neither CloudFormation's response host over https nor under an allowed prefix"
+        );
+    }
+
+    #[test]
+    fn function_identity_reads_aliases_and_rejects_junk() {
+        let alias = FunctionIdentity::from_function_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:f:live").unwrap();
+        assert_eq!(alias.partition, "aws-cn");
+        assert_eq!(FunctionIdentity::from_function_arn("nope"), None);
+        assert_eq!(check_request(&sample_request(RequestType::Create), None, &[]), Err(Rejection::UnknownFunction));
+    }
+}

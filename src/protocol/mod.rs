@@ -1,0 +1,14 @@
+//! CloudFormation's custom-resource protocol, apart from any slice: what a request is, which
+//! requests may be answered, the one response per request, and what never leaves.
+
+pub mod checks;
+pub mod guard;
+pub mod marker;
+pub mod redact;
+pub mod request;
+pub mod response;
+
+pub use checks::{FunctionIdentity, Rejection};
+pub use guard::{Deadline, Outcome, Progress};
+pub use request::{Malformed, Request, RequestType, parse_invocation};
+pub use response::{Response, ResponseSender, Status};

@@ -1,0 +1,237 @@
+//! The on-create, on-update and on-delete functions: from an invocation to one answered
+//! response per request it carries.
+
+use std::sync::Arc;
+
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::aws::Clients;
+use crate::protocol::checks::check_request;
+use crate::protocol::guard::run_guarded;
+use crate::protocol::marker::is_failed_create_marker;
+use crate::protocol::redact::{redact, register_request};
+use crate::protocol::{
+    Deadline, FunctionIdentity, Malformed, Progress, Request, RequestType, Response,
+    ResponseSender, Status, parse_invocation,
+};
+use crate::settings::Settings;
+use crate::slices::{self, SliceContext};
+
+/// Which request type a function answers. Requests of another type are left to their own
+/// function (DESIGN.md rule 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionRole {
+    OnCreate,
+    OnUpdate,
+    OnDelete,
+}
+
+impl FunctionRole {
+    pub fn for_request_type(request_type: RequestType) -> Self {
+        match request_type {
+            RequestType::Create => FunctionRole::OnCreate,
+            RequestType::Update => FunctionRole::OnUpdate,
+            RequestType::Delete => FunctionRole::OnDelete,
+        }
+    }
+
+    pub fn handles(self) -> RequestType {
+        match self {
+            FunctionRole::OnCreate => RequestType::Create,
+            FunctionRole::OnUpdate => RequestType::Update,
+            FunctionRole::OnDelete => RequestType::Delete,
+        }
+    }
+
+    /// The function's name in the workspace and the template.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            FunctionRole::OnCreate => "on-create",
+            FunctionRole::OnUpdate => "on-update",
+            FunctionRole::OnDelete => "on-delete",
+        }
+    }
+}
+
+/// What became of one request; the function's result lists one per request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Handled {
+    Answered {
+        logical_resource_id: String,
+        request_type: RequestType,
+        status: &'static str,
+        physical_resource_id: String,
+    },
+    /// The work continues in another invocation, which answers.
+    Continued { logical_resource_id: String },
+    /// Another function answers this request type.
+    NotMine {
+        logical_resource_id: String,
+        request_type: RequestType,
+        handled_by: &'static str,
+    },
+    /// Not answered: malformed, or failing the checks before any work.
+    Dropped { reason: String },
+    /// The answer could not be delivered.
+    Undelivered {
+        logical_resource_id: String,
+        error: String,
+    },
+}
+
+/// Answers requests: built once in `main`, shared by every invocation.
+pub struct Provider {
+    role: FunctionRole,
+    clients: Clients,
+    settings: Arc<Settings>,
+    sender: ResponseSender,
+}
+
+impl Provider {
+    pub fn new(role: FunctionRole, clients: Clients, settings: Settings) -> Self {
+        Provider {
+            role,
+            clients,
+            settings: Arc::new(settings),
+            sender: ResponseSender::new(),
+        }
+    }
+
+    /// The function handler. It returns normally once every request is answered (so Lambda
+    /// never retries an answered request), and an error only when an answer could not be
+    /// delivered, so that Lambda's retries and then on-failure get another chance.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        let identity = FunctionIdentity::from_function_arn(&event.context.invoked_function_arn);
+        let deadline = Deadline::from_epoch_millis(event.context.deadline);
+        let handled = match parse_invocation(&event.payload) {
+            Ok(requests) => {
+                let work = requests
+                    .into_iter()
+                    .map(|request| self.handle_one(request, identity.as_ref(), deadline));
+                futures::future::join_all(work).await
+            }
+            Err(malformed) => vec![dropped_malformed(&malformed)],
+        };
+        finish(self.role.function_name(), handled)
+    }
+
+    async fn handle_one(
+        &self,
+        request: Result<Request, Malformed>,
+        identity: Option<&FunctionIdentity>,
+        deadline: Deadline,
+    ) -> Handled {
+        let request = match request {
+            Ok(request) => request,
+            Err(malformed) => return dropped_malformed(&malformed),
+        };
+        let _secrets = register_request(&request);
+        let span = request_span(&request);
+        async {
+            if let Err(rejection) = check_request(&request, identity, &self.settings.allowed_response_url_prefixes) {
+                tracing::error!(reason = %rejection, "request dropped unanswered");
+                return Handled::Dropped { reason: rejection.to_string() };
+            }
+            if request.request_type != self.role.handles() {
+                let handled_by = FunctionRole::for_request_type(request.request_type).function_name();
+                tracing::warn!(handled_by, "request of another type reached this function: left for {handled_by} to answer");
+                return Handled::NotMine {
+                    logical_resource_id: request.logical_resource_id.clone(),
+                    request_type: request.request_type,
+                    handled_by,
+                };
+            }
+            tracing::info!("request received");
+            let response = match self.respond(&request, deadline).await {
+                Some(response) => response,
+                None => {
+                    tracing::info!("work continues in another invocation");
+                    return Handled::Continued { logical_resource_id: request.logical_resource_id.clone() };
+                }
+            };
+            deliver(&self.sender, &request, &response, deadline).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn respond(&self, request: &Request, deadline: Deadline) -> Option<Response> {
+        if request.request_type == RequestType::Delete && is_failed_create_marker(request.physical_id()) {
+            tracing::info!("Delete of a failed Create's marker: nothing was made, nothing to delete");
+            return Some(Response::success(request.physical_id(), Default::default()));
+        }
+        let progress = Progress::default();
+        let context = SliceContext::new(self.clients.clone(), self.settings.clone(), deadline, progress.clone());
+        run_guarded(request, deadline, &progress, slices::run(request.clone(), context)).await
+    }
+}
+
+/// The span every log line of a request carries.
+pub fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        RequestType = %request.request_type,
+        StackId = %request.stack_id,
+        LogicalResourceId = %request.logical_resource_id,
+        RequestId = %request.request_id,
+        ResourceType = %request.resource_type,
+    )
+}
+
+/// PUTs the response, by the Lambda deadline at the latest.
+pub async fn deliver(sender: &ResponseSender, request: &Request, response: &Response, deadline: Deadline) -> Handled {
+    let body = response.encode(request);
+    let status = match response.status {
+        Status::Success => "SUCCESS",
+        Status::Failed => "FAILED",
+    };
+    match sender.put(&request.response_url, body, deadline.at()).await {
+        Ok(_) => {
+            tracing::info!(status, PhysicalResourceId = %response.physical_resource_id, "answered");
+            Handled::Answered {
+                logical_resource_id: request.logical_resource_id.clone(),
+                request_type: request.request_type,
+                status,
+                physical_resource_id: response.physical_resource_id.clone(),
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "the response could not be delivered");
+            Handled::Undelivered {
+                logical_resource_id: request.logical_resource_id.clone(),
+                error: err.to_string(),
+            }
+        }
+    }
+}
+
+pub fn dropped_malformed(malformed: &Malformed) -> Handled {
+    tracing::error!(reason = %malformed, "request dropped unanswered");
+    Handled::Dropped { reason: malformed.to_string() }
+}
+
+/// The function's result: what became of each request. An undelivered answer is an error, so
+/// that Lambda retries the invocation.
+pub fn finish(function: &str, handled: Vec<Handled>) -> Result<Value, lambda_runtime::Error> {
+    let undelivered: Vec<&str> = handled
+        .iter()
+        .filter_map(|item| match item {
+            Handled::Undelivered { logical_resource_id, .. } => Some(logical_resource_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !undelivered.is_empty() {
+        return Err(format!(
+            "{function}: the response for {} could not be delivered to its ResponseURL",
+            undelivered.join(", ")
+        )
+        .into());
+    }
+    let result = serde_json::json!({ "function": function, "requests": handled });
+    let text = redact(&result.to_string());
+    Ok(serde_json::from_str(&text).unwrap_or(result))
+}

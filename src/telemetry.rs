@@ -1,0 +1,79 @@
+//! JSON logs, one line per event step, each line passed through the redactor on its way out.
+
+use std::io::{self, Write};
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::protocol::redact::redact;
+
+/// Installs the JSON subscriber on stdout. The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by
+/// Lambda's advanced logging controls) or `RUST_LOG`, else INFO.
+pub fn init() {
+    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .map(|level| EnvFilter::new(level.to_ascii_lowercase()))
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .without_time()
+        .with_writer(RedactingWriter::new(io::stdout))
+        .try_init();
+}
+
+/// Wraps a writer so that every line is redacted before it is written.
+#[derive(Debug, Clone)]
+pub struct RedactingWriter<M> {
+    inner: M,
+}
+
+impl<M> RedactingWriter<M> {
+    pub fn new(inner: M) -> Self {
+        RedactingWriter { inner }
+    }
+}
+
+/// One log record, buffered until the formatter is done with it.
+pub struct RedactingLine<W: Write> {
+    inner: W,
+    buffer: Vec<u8>,
+}
+
+impl<W: Write> Write for RedactingLine<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for RedactingLine<W> {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.buffer);
+        let _ = self.inner.write_all(redact(&text).as_bytes());
+        let _ = self.inner.flush();
+    }
+}
+
+impl<'a, M> MakeWriter<'a> for RedactingWriter<M>
+where
+    M: MakeWriter<'a>,
+{
+    type Writer = RedactingLine<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingLine {
+            inner: self.inner.make_writer(),
+            buffer: Vec::new(),
+        }
+    }
+}
