@@ -23,7 +23,9 @@ pub enum Error {
     },
 
     /// A resource with the requested name exists and is not ours (DESIGN.md rule 7).
-    #[error("{what} {name} already exists and was not made by this stack's {logical_id}; it was left unchanged. Choose another name, or omit the name to have one generated")]
+    #[error(
+        "{what} {name} already exists and was not made by this stack's {logical_id}; it was left unchanged. Choose another name, or omit the name to have one generated"
+    )]
     NotOurs {
         what: &'static str,
         name: String,

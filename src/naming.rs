@@ -35,9 +35,17 @@ const SUFFIX_LEN: usize = 12;
 
 /// `<stack name>-<logical id>-<suffix>`, cut to `max_len` by shortening the readable part, never
 /// the suffix. `replacing` holds the replacement-forcing properties as (name, value) pairs.
-pub fn generated_name(request: &Request, replacing: &[(&str, Option<&str>)], max_len: usize) -> String {
+pub fn generated_name(
+    request: &Request,
+    replacing: &[(&str, Option<&str>)],
+    max_len: usize,
+) -> String {
     let suffix = name_suffix(&request.stack_id, &request.logical_resource_id, replacing);
-    let readable = format!("{}-{}", stack_name(&request.stack_id), request.logical_resource_id);
+    let readable = format!(
+        "{}-{}",
+        stack_name(&request.stack_id),
+        request.logical_resource_id
+    );
     let room = max_len.saturating_sub(SUFFIX_LEN + 1);
     let readable: String = readable
         .chars()
@@ -78,9 +86,20 @@ pub fn idempotency_token(parts: &[&str]) -> String {
         hasher.update([0]);
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     // UUID-shaped, 36 characters: within every service's token limits (32-64).
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// The stack's name, from `arn:aws:cloudformation:region:account:stack/NAME/uuid`.
@@ -121,8 +140,8 @@ pub fn is_ours<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, request: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::request::tests::sample_request;
     use crate::protocol::RequestType;
+    use crate::protocol::request::tests::sample_request;
 
     #[test]
     fn names_are_stable_and_ignore_the_request_id() {
@@ -146,7 +165,10 @@ mod tests {
     #[test]
     fn names_fit_the_limit_and_keep_the_suffix() {
         let mut request = sample_request(RequestType::Create);
-        request.stack_id = format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{}/uuid", "s".repeat(120));
+        request.stack_id = format!(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/uuid",
+            "s".repeat(120)
+        );
         let name = generated_name(&request, &[], limits::IAM_ROLE);
         assert_eq!(name.len(), limits::IAM_ROLE);
         let suffix = name.rsplit('-').next().unwrap();
@@ -165,12 +187,22 @@ mod tests {
     #[test]
     fn managed_tags_mark_the_resource_as_ours() {
         let request = sample_request(RequestType::Create);
-        let tags = managed_tags(&request, &[Tag::new("team", "a")], OffsetDateTime::UNIX_EPOCH);
+        let tags = managed_tags(
+            &request,
+            &[Tag::new("team", "a")],
+            OffsetDateTime::UNIX_EPOCH,
+        );
         assert!(tags.contains(&Tag::new("team", "a")));
         assert!(tags.contains(&Tag::new(TAG_CREATED_AT, "1970-01-01T00:00:00Z")));
-        assert!(is_ours(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())), &request));
+        assert!(is_ours(
+            tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+            &request
+        ));
         let mut other = request.clone();
         other.logical_resource_id = "Other".into();
-        assert!(!is_ours(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())), &other));
+        assert!(!is_ours(
+            tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
+            &other
+        ));
     }
 }

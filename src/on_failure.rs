@@ -9,7 +9,9 @@ use tracing::Instrument;
 use crate::protocol::checks::check_request;
 use crate::protocol::guard::{Progress, failure_physical_id};
 use crate::protocol::redact::register_request;
-use crate::protocol::{Deadline, FunctionIdentity, Malformed, Request, Response, ResponseSender, parse_invocation};
+use crate::protocol::{
+    Deadline, FunctionIdentity, Malformed, Request, Response, ResponseSender, parse_invocation,
+};
 use crate::provider::{Handled, deliver, dropped_malformed, finish, request_span};
 use crate::settings::Settings;
 
@@ -40,9 +42,14 @@ impl FailedInvocation {
             .to_owned();
         FailedInvocation {
             function,
-            condition: context["condition"].as_str().unwrap_or("a failure").to_owned(),
+            condition: context["condition"]
+                .as_str()
+                .unwrap_or("a failure")
+                .to_owned(),
             attempts: context["approximateInvokeCount"].as_u64().unwrap_or(1),
-            error_type: record["responsePayload"]["errorType"].as_str().map(str::to_owned),
+            error_type: record["responsePayload"]["errorType"]
+                .as_str()
+                .map(str::to_owned),
         }
     }
 
@@ -84,9 +91,9 @@ impl FailureAnswerer {
         let failed = FailedInvocation::from_record(&event.payload);
         let handled = match event.payload.get("requestPayload").map(parse_invocation) {
             Some(Ok(requests)) => {
-                let work = requests
-                    .into_iter()
-                    .map(|request| self.answer_failed(request, &failed, identity.as_ref(), deadline));
+                let work = requests.into_iter().map(|request| {
+                    self.answer_failed(request, &failed, identity.as_ref(), deadline)
+                });
                 futures::future::join_all(work).await
             }
             Some(Err(malformed)) => vec![dropped_malformed(&malformed)],
@@ -138,7 +145,10 @@ mod tests {
         let failed = FailedInvocation::from_record(&record);
         assert_eq!(failed.function, "lab-on-create");
         let reason = failed.reason();
-        assert_eq!(reason, "lab-on-create failed with Runtime.ExitError (RetriesExhausted after 3 attempts) before it could answer; see its CloudWatch logs. It is safe to retry");
+        assert_eq!(
+            reason,
+            "lab-on-create failed with Runtime.ExitError (RetriesExhausted after 3 attempts) before it could answer; see its CloudWatch logs. It is safe to retry"
+        );
         assert!(!reason.contains("hunter2"));
     }
 }

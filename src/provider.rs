@@ -58,7 +58,11 @@ impl FunctionRole {
 
 /// What became of one request; the function's result lists one per request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "outcome",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Handled {
     Answered {
         logical_resource_id: String,
@@ -132,13 +136,23 @@ impl Provider {
         let _secrets = register_request(&request);
         let span = request_span(&request);
         async {
-            if let Err(rejection) = check_request(&request, identity, &self.settings.allowed_response_url_prefixes) {
+            if let Err(rejection) = check_request(
+                &request,
+                identity,
+                &self.settings.allowed_response_url_prefixes,
+            ) {
                 tracing::error!(reason = %rejection, "request dropped unanswered");
-                return Handled::Dropped { reason: rejection.to_string() };
+                return Handled::Dropped {
+                    reason: rejection.to_string(),
+                };
             }
             if request.request_type != self.role.handles() {
-                let handled_by = FunctionRole::for_request_type(request.request_type).function_name();
-                tracing::warn!(handled_by, "request of another type reached this function: left for {handled_by} to answer");
+                let handled_by =
+                    FunctionRole::for_request_type(request.request_type).function_name();
+                tracing::warn!(
+                    handled_by,
+                    "request of another type reached this function: left for {handled_by} to answer"
+                );
                 return Handled::NotMine {
                     logical_resource_id: request.logical_resource_id.clone(),
                     request_type: request.request_type,
@@ -150,7 +164,9 @@ impl Provider {
                 Some(response) => response,
                 None => {
                     tracing::info!("work continues in another invocation");
-                    return Handled::Continued { logical_resource_id: request.logical_resource_id.clone() };
+                    return Handled::Continued {
+                        logical_resource_id: request.logical_resource_id.clone(),
+                    };
                 }
             };
             deliver(&self.sender, &request, &response, deadline).await
@@ -160,13 +176,28 @@ impl Provider {
     }
 
     async fn respond(&self, request: &Request, deadline: Deadline) -> Option<Response> {
-        if request.request_type == RequestType::Delete && is_failed_create_marker(request.physical_id()) {
-            tracing::info!("Delete of a failed Create's marker: nothing was made, nothing to delete");
+        if request.request_type == RequestType::Delete
+            && is_failed_create_marker(request.physical_id())
+        {
+            tracing::info!(
+                "Delete of a failed Create's marker: nothing was made, nothing to delete"
+            );
             return Some(Response::success(request.physical_id(), Default::default()));
         }
         let progress = Progress::default();
-        let context = SliceContext::new(self.clients.clone(), self.settings.clone(), deadline, progress.clone());
-        run_guarded(request, deadline, &progress, slices::run(request.clone(), context)).await
+        let context = SliceContext::new(
+            self.clients.clone(),
+            self.settings.clone(),
+            deadline,
+            progress.clone(),
+        );
+        run_guarded(
+            request,
+            deadline,
+            &progress,
+            slices::run(request.clone(), context),
+        )
+        .await
     }
 }
 
@@ -183,7 +214,12 @@ pub fn request_span(request: &Request) -> tracing::Span {
 }
 
 /// PUTs the response, by the Lambda deadline at the latest.
-pub async fn deliver(sender: &ResponseSender, request: &Request, response: &Response, deadline: Deadline) -> Handled {
+pub async fn deliver(
+    sender: &ResponseSender,
+    request: &Request,
+    response: &Response,
+    deadline: Deadline,
+) -> Handled {
     let body = response.encode(request);
     let status = match response.status {
         Status::Success => "SUCCESS",
@@ -211,7 +247,9 @@ pub async fn deliver(sender: &ResponseSender, request: &Request, response: &Resp
 
 pub fn dropped_malformed(malformed: &Malformed) -> Handled {
     tracing::error!(reason = %malformed, "request dropped unanswered");
-    Handled::Dropped { reason: malformed.to_string() }
+    Handled::Dropped {
+        reason: malformed.to_string(),
+    }
 }
 
 /// The function's result: what became of each request. An undelivered answer is an error, so
@@ -220,7 +258,10 @@ pub fn finish(function: &str, handled: Vec<Handled>) -> Result<Value, lambda_run
     let undelivered: Vec<&str> = handled
         .iter()
         .filter_map(|item| match item {
-            Handled::Undelivered { logical_resource_id, .. } => Some(logical_resource_id.as_str()),
+            Handled::Undelivered {
+                logical_resource_id,
+                ..
+            } => Some(logical_resource_id.as_str()),
             _ => None,
         })
         .collect();

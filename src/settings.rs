@@ -3,7 +3,8 @@
 use std::env;
 
 /// The AWS managed policy a task execution role gets by default.
-pub const DEFAULT_MANAGED_POLICY: &str = "arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+pub const DEFAULT_MANAGED_POLICY: &str =
+    "arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -27,7 +28,9 @@ impl Settings {
             } else {
                 allowed_managed_policy_arns
             },
-            function_name: env::var("AWS_LAMBDA_FUNCTION_NAME").ok().filter(|name| !name.is_empty()),
+            function_name: env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .ok()
+                .filter(|name| !name.is_empty()),
         }
     }
 }
@@ -48,7 +51,10 @@ mod tests {
 
     #[test]
     fn lists_are_comma_separated_and_trimmed() {
-        assert_eq!(list(Some(" http://127.0.0.1: , ,https://x/ ".into())), vec!["http://127.0.0.1:", "https://x/"]);
+        assert_eq!(
+            list(Some(" http://127.0.0.1: , ,https://x/ ".into())),
+            vec!["http://127.0.0.1:", "https://x/"]
+        );
         assert!(list(None).is_empty());
     }
 }

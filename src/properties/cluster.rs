@@ -50,7 +50,12 @@ pub struct ClusterProperties {
 }
 
 impl ClusterProperties {
-    pub const NAMES: &[&str] = &["ClusterName", "CapacityProviders", "ContainerInsights", "Tags"];
+    pub const NAMES: &[&str] = &[
+        "ClusterName",
+        "CapacityProviders",
+        "ContainerInsights",
+        "Tags",
+    ];
     /// Changing these makes a new cluster.
     pub const REPLACING: &[&str] = &["ClusterName"];
 
@@ -98,7 +103,10 @@ fn parse_capacity_providers(names: &[String]) -> Result<Vec<CapacityProvider>, P
             .find(|(spelling, _)| spelling == name)
             .map(|(_, provider)| *provider)
             .ok_or_else(|| {
-                PropertyError::invalid(format!("CapacityProviders[{index}]"), "one of FARGATE, FARGATE_SPOT")
+                PropertyError::invalid(
+                    format!("CapacityProviders[{index}]"),
+                    "one of FARGATE, FARGATE_SPOT",
+                )
             })?;
         if !providers.contains(&provider) {
             providers.push(provider);
@@ -134,7 +142,8 @@ mod tests {
 
     #[test]
     fn an_unknown_capacity_provider_is_named_by_position() {
-        let err = ClusterProperties::parse(&json!({"CapacityProviders": ["FARGATE", "EC2"]})).unwrap_err();
+        let err = ClusterProperties::parse(&json!({"CapacityProviders": ["FARGATE", "EC2"]}))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "property CapacityProviders[1] must be one of FARGATE, FARGATE_SPOT"

@@ -114,9 +114,7 @@ impl RegistryCredentialsProperties {
             validate_registry_url(url)?;
         }
         let verify_image = props.non_empty_string("VerifyImage")?;
-        let recovery_window_in_days = props
-            .integer("RecoveryWindowInDays", 0..=30)?
-            .unwrap_or(7);
+        let recovery_window_in_days = props.integer("RecoveryWindowInDays", 0..=30)?.unwrap_or(7);
         if (1..7).contains(&recovery_window_in_days) {
             return Err(PropertyError::invalid(
                 "RecoveryWindowInDays",
@@ -155,7 +153,11 @@ fn validate_registry_url(url: &str) -> Result<(), PropertyError> {
     ) || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
         || parsed.host_str() == Some("localhost");
     let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback);
-    if !scheme_ok || parsed.host_str().is_none() || !parsed.username().is_empty() || parsed.password().is_some() {
+    if !scheme_ok
+        || parsed.host_str().is_none()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
         return Err(PropertyError::invalid("RegistryUrl", expected));
     }
     Ok(())
@@ -169,28 +171,52 @@ mod tests {
     #[test]
     fn exactly_one_password_source_is_required() {
         let both = json!({"Username": "u", "Password": "p", "PasswordParameterName": "/x"});
-        assert!(RegistryCredentialsProperties::parse(&both).unwrap_err().to_string().contains("exactly one"));
+        assert!(
+            RegistryCredentialsProperties::parse(&both)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
         let neither = json!({"Username": "u"});
-        assert!(RegistryCredentialsProperties::parse(&neither).unwrap_err().to_string().contains("Password"));
+        assert!(
+            RegistryCredentialsProperties::parse(&neither)
+                .unwrap_err()
+                .to_string()
+                .contains("Password")
+        );
         let parameter = json!({"Username": "u", "PasswordParameterName": "/registry/password"});
         assert_eq!(
-            RegistryCredentialsProperties::parse(&parameter).unwrap().password,
+            RegistryCredentialsProperties::parse(&parameter)
+                .unwrap()
+                .password,
             PasswordSource::Parameter("/registry/password".into())
         );
     }
 
     #[test]
     fn defaults() {
-        let props = RegistryCredentialsProperties::parse(&json!({"Username": "u", "Password": "p"})).unwrap();
+        let props =
+            RegistryCredentialsProperties::parse(&json!({"Username": "u", "Password": "p"}))
+                .unwrap();
         assert!(props.verify_credentials);
         assert_eq!(props.recovery_window_in_days, 7);
     }
 
     #[test]
     fn recovery_window_is_zero_or_seven_to_thirty() {
-        for (days, ok) in [("0", true), ("7", true), ("30", true), ("3", false), ("31", false)] {
+        for (days, ok) in [
+            ("0", true),
+            ("7", true),
+            ("30", true),
+            ("3", false),
+            ("31", false),
+        ] {
             let value = json!({"Username": "u", "Password": "p", "RecoveryWindowInDays": days});
-            assert_eq!(RegistryCredentialsProperties::parse(&value).is_ok(), ok, "{days}");
+            assert_eq!(
+                RegistryCredentialsProperties::parse(&value).is_ok(),
+                ok,
+                "{days}"
+            );
         }
     }
 
@@ -206,20 +232,33 @@ mod tests {
             ("https://user:pw@ghcr.io", false),
         ] {
             let value = json!({"Username": "u", "Password": "p", "RegistryUrl": url});
-            assert_eq!(RegistryCredentialsProperties::parse(&value).is_ok(), ok, "{url}");
+            assert_eq!(
+                RegistryCredentialsProperties::parse(&value).is_ok(),
+                ok,
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let props = RegistryCredentialsProperties::parse(&json!({"Username": "alice-user", "Password": "hunter2-pw"})).unwrap();
+        let props = RegistryCredentialsProperties::parse(
+            &json!({"Username": "alice-user", "Password": "hunter2-pw"}),
+        )
+        .unwrap();
         let shown = format!("{props:?}");
-        assert!(!shown.contains("hunter2-pw") && !shown.contains("alice-user"), "{shown}");
+        assert!(
+            !shown.contains("hunter2-pw") && !shown.contains("alice-user"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn a_bad_value_under_a_secret_name_is_not_echoed() {
-        let err = RegistryCredentialsProperties::parse(&json!({"Username": ["hunter2-pw"], "Password": "p"})).unwrap_err();
+        let err = RegistryCredentialsProperties::parse(
+            &json!({"Username": ["hunter2-pw"], "Password": "p"}),
+        )
+        .unwrap_err();
         assert!(!err.to_string().contains("hunter2-pw"));
         assert_eq!(err.to_string(), "property Username must be a string");
     }

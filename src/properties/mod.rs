@@ -125,7 +125,11 @@ impl Tag {
 /// `ecs-private-auth:` prefix are reserved.
 pub(crate) fn parse_tags(props: &Props<'_>) -> Result<Vec<Tag>, PropertyError> {
     let mut tags = Vec::new();
-    for (index, item) in props.object_list("Tags", &["Key", "Value"])?.iter().enumerate() {
+    for (index, item) in props
+        .object_list("Tags", &["Key", "Value"])?
+        .iter()
+        .enumerate()
+    {
         let key = item.required_string("Key")?;
         let value = item.string("Value")?.unwrap_or_default();
         let reserved = key.to_ascii_lowercase();
@@ -189,7 +193,8 @@ mod tests {
 
     #[test]
     fn tags_parse_in_order() {
-        let value = json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "dev"}]});
+        let value =
+            json!({"Tags": [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "dev"}]});
         let props = ClusterProperties::parse(&value).unwrap();
         assert_eq!(
             props.tags,

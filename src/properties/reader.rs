@@ -131,7 +131,10 @@ impl<'a> Props<'a> {
     pub fn required_string(&self, name: &str) -> Result<String, PropertyError> {
         match self.string(name)? {
             Some(text) if !text.is_empty() => Ok(text),
-            Some(_) => Err(PropertyError::invalid(self.path_of(name), "a non-empty string")),
+            Some(_) => Err(PropertyError::invalid(
+                self.path_of(name),
+                "a non-empty string",
+            )),
             None => Err(self.missing(name)),
         }
     }
@@ -139,9 +142,10 @@ impl<'a> Props<'a> {
     /// A non-empty string when present.
     pub fn non_empty_string(&self, name: &str) -> Result<Option<String>, PropertyError> {
         match self.string(name)? {
-            Some(text) if text.is_empty() => {
-                Err(PropertyError::invalid(self.path_of(name), "a non-empty string"))
-            }
+            Some(text) if text.is_empty() => Err(PropertyError::invalid(
+                self.path_of(name),
+                "a non-empty string",
+            )),
             other => Ok(other),
         }
     }
@@ -175,11 +179,7 @@ impl<'a> Props<'a> {
         let invalid = || {
             PropertyError::invalid(
                 self.path_of(name),
-                format!(
-                    "a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
+                format!("a whole number from {} to {}", range.start(), range.end()),
             )
         };
         let number = match self.get(name) {
@@ -254,7 +254,9 @@ impl<'a> Props<'a> {
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(index, item)| nested(format!("{}[{index}]", self.path_of(name)), item, known))
+                .map(|(index, item)| {
+                    nested(format!("{}[{index}]", self.path_of(name)), item, known)
+                })
                 .collect(),
             Some(_) => Err(PropertyError::invalid(
                 self.path_of(name),
@@ -308,7 +310,11 @@ impl<'a> Props<'a> {
     }
 }
 
-fn nested(path: String, value: &Value, known: &[&'static str]) -> Result<NestedProps, PropertyError> {
+fn nested(
+    path: String,
+    value: &Value,
+    known: &[&'static str],
+) -> Result<NestedProps, PropertyError> {
     let map = value
         .as_object()
         .ok_or_else(|| PropertyError::invalid(path.clone(), "an object"))?
@@ -353,7 +359,10 @@ mod tests {
     fn unknown_name_suggests_the_nearest_known_one() {
         let value = json!({"DesiredCont": "2"});
         let err = Props::top_level(&value, &["DesiredCount", "Cluster"]).unwrap_err();
-        assert_eq!(err.to_string(), "unknown property DesiredCont (did you mean DesiredCount?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown property DesiredCont (did you mean DesiredCount?)"
+        );
     }
 
     #[test]
@@ -367,7 +376,10 @@ mod tests {
     fn unknown_name_never_echoes_its_value() {
         let value = json!({"Pasword": "hunter2-secret"});
         let err = Props::top_level(&value, &["Password", "Username"]).unwrap_err();
-        assert_eq!(err.to_string(), "unknown property Pasword (did you mean Password?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown property Pasword (did you mean Password?)"
+        );
     }
 
     #[test]
@@ -378,9 +390,19 @@ mod tests {
 
     #[test]
     fn cloudformation_strings_coerce_to_booleans() {
-        for (text, expected) in [("true", true), ("false", false), ("1", true), ("0", false), ("TRUE", true)] {
+        for (text, expected) in [
+            ("true", true),
+            ("false", false),
+            ("1", true),
+            ("0", false),
+            ("TRUE", true),
+        ] {
             let value = json!({ "Enabled": text });
-            assert_eq!(props(&value).bool("Enabled").unwrap(), Some(expected), "{text}");
+            assert_eq!(
+                props(&value).bool("Enabled").unwrap(),
+                Some(expected),
+                "{text}"
+            );
         }
         let value = json!({ "Enabled": true });
         assert_eq!(props(&value).bool("Enabled").unwrap(), Some(true));
@@ -395,8 +417,15 @@ mod tests {
 
     #[test]
     fn cloudformation_strings_coerce_to_numbers() {
-        for (value, expected) in [(json!({"DesiredCount": "2"}), 2), (json!({"DesiredCount": 2}), 2), (json!({"DesiredCount": " 0 "}), 0)] {
-            assert_eq!(props(&value).integer("DesiredCount", 0..=10).unwrap(), Some(expected));
+        for (value, expected) in [
+            (json!({"DesiredCount": "2"}), 2),
+            (json!({"DesiredCount": 2}), 2),
+            (json!({"DesiredCount": " 0 "}), 0),
+        ] {
+            assert_eq!(
+                props(&value).integer("DesiredCount", 0..=10).unwrap(),
+                Some(expected)
+            );
         }
     }
 
@@ -404,7 +433,10 @@ mod tests {
     fn a_string_that_is_no_number_fails_naming_the_property() {
         let value = json!({ "DesiredCount": "two" });
         let err = props(&value).integer("DesiredCount", 0..=10).unwrap_err();
-        assert_eq!(err.to_string(), "property DesiredCount must be a whole number from 0 to 10");
+        assert_eq!(
+            err.to_string(),
+            "property DesiredCount must be a whole number from 0 to 10"
+        );
         assert!(!err.to_string().contains("two"));
     }
 
@@ -441,7 +473,10 @@ mod tests {
         let value = json!({ "Items": [{"Port": "80"}, {"Prot": "x"}] });
         let top = Props::top_level(&value, &["Items"]).unwrap();
         let err = top.object_list("Items", &["Port"]).unwrap_err();
-        assert_eq!(err.to_string(), "unknown property Items[1].Prot (did you mean Port?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown property Items[1].Prot (did you mean Port?)"
+        );
     }
 
     #[test]
@@ -450,7 +485,10 @@ mod tests {
         let err = props(&value)
             .one_of("Name", &[("ENABLED", true), ("DISABLED", false)])
             .unwrap_err();
-        assert_eq!(err.to_string(), "property Name must be one of ENABLED, DISABLED");
+        assert_eq!(
+            err.to_string(),
+            "property Name must be one of ENABLED, DISABLED"
+        );
     }
 
     #[test]

@@ -61,7 +61,12 @@ impl TaskExecutionRoleProperties {
         }
         let secret_arns = props.required_string_list("SecretArns")?;
         for (index, arn) in secret_arns.iter().enumerate() {
-            check_arn(&format!("SecretArns[{index}]"), arn, "secretsmanager", "secret:")?;
+            check_arn(
+                &format!("SecretArns[{index}]"),
+                arn,
+                "secretsmanager",
+                "secret:",
+            )?;
         }
         let kms_key_arns = props.string_list("KmsKeyArns")?.unwrap_or_default();
         for (index, arn) in kms_key_arns.iter().enumerate() {
@@ -70,7 +75,12 @@ impl TaskExecutionRoleProperties {
         let managed_policy_arns = props.string_list("ManagedPolicyArns")?;
         if let Some(arns) = &managed_policy_arns {
             for (index, arn) in arns.iter().enumerate() {
-                check_arn(&format!("ManagedPolicyArns[{index}]"), arn, "iam", "policy/")?;
+                check_arn(
+                    &format!("ManagedPolicyArns[{index}]"),
+                    arn,
+                    "iam",
+                    "policy/",
+                )?;
             }
         }
         let permissions_boundary = props.non_empty_string("PermissionsBoundary")?;
@@ -127,9 +137,13 @@ mod tests {
     fn secret_arns_are_required_and_checked() {
         let err = TaskExecutionRoleProperties::parse(&json!({})).unwrap_err();
         assert_eq!(err.to_string(), "missing required property SecretArns");
-        let err = TaskExecutionRoleProperties::parse(&json!({"SecretArns": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"]})).unwrap_err();
+        let err = TaskExecutionRoleProperties::parse(
+            &json!({"SecretArns": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"]}),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("SecretArns[0]"), "{err}");
-        let err = TaskExecutionRoleProperties::parse(&json!({"SecretArns": ["my-secret"]})).unwrap_err();
+        let err =
+            TaskExecutionRoleProperties::parse(&json!({"SecretArns": ["my-secret"]})).unwrap_err();
         assert!(err.to_string().contains("SecretArns[0]"), "{err}");
     }
 
@@ -143,8 +157,13 @@ mod tests {
 
     #[test]
     fn paths_must_be_slash_delimited() {
-        let err = TaskExecutionRoleProperties::parse(&json!({"SecretArns": [SECRET], "Path": "team"})).unwrap_err();
-        assert!(err.to_string().starts_with("property Path must be"), "{err}");
+        let err =
+            TaskExecutionRoleProperties::parse(&json!({"SecretArns": [SECRET], "Path": "team"}))
+                .unwrap_err();
+        assert!(
+            err.to_string().starts_with("property Path must be"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -81,21 +81,28 @@ impl FargateServiceProperties {
         let security_groups = props.required_string_list("SecurityGroups")?;
         check_ids("SecurityGroups", &security_groups, "sg-")?;
         let capacity_provider_strategy = props
-            .object_list("CapacityProviderStrategy", &["CapacityProvider", "Weight", "Base"])?
+            .object_list(
+                "CapacityProviderStrategy",
+                &["CapacityProvider", "Weight", "Base"],
+            )?
             .iter()
             .map(|item| {
                 let item = item.props();
                 Ok(CapacityProviderStrategyItem {
                     capacity_provider: item
                         .one_of("CapacityProvider", CapacityProvider::CHOICES)?
-                        .ok_or_else(|| PropertyError::Missing { name: item.path("CapacityProvider") })?,
+                        .ok_or_else(|| PropertyError::Missing {
+                            name: item.path("CapacityProvider"),
+                        })?,
                     weight: item.integer("Weight", 0..=1000)?.unwrap_or(1) as u32,
                     base: item.integer("Base", 0..=100000)?.unwrap_or(0) as u32,
                 })
             })
             .collect::<Result<Vec<_>, PropertyError>>()?;
         if !capacity_provider_strategy.is_empty()
-            && capacity_provider_strategy.iter().all(|item| item.weight == 0)
+            && capacity_provider_strategy
+                .iter()
+                .all(|item| item.weight == 0)
         {
             return Err(PropertyError::invalid(
                 "CapacityProviderStrategy",
@@ -112,7 +119,10 @@ impl FargateServiceProperties {
             assign_public_ip: props
                 .one_of(
                     "AssignPublicIp",
-                    &[("ENABLED", AssignPublicIp::Enabled), ("DISABLED", AssignPublicIp::Disabled)],
+                    &[
+                        ("ENABLED", AssignPublicIp::Enabled),
+                        ("DISABLED", AssignPublicIp::Disabled),
+                    ],
                 )?
                 .unwrap_or(AssignPublicIp::Disabled),
             platform_version: props
@@ -164,7 +174,9 @@ mod tests {
         assert_eq!(props.desired_count, 1);
         assert_eq!(props.assign_public_ip, AssignPublicIp::Disabled);
         assert_eq!(props.platform_version, "LATEST");
-        assert!(props.circuit_breaker && props.wait_for_steady_state && !props.enable_execute_command);
+        assert!(
+            props.circuit_breaker && props.wait_for_steady_state && !props.enable_execute_command
+        );
         assert_eq!(props.security_groups, vec!["sg-0123abcd".to_owned()]);
     }
 
@@ -172,10 +184,17 @@ mod tests {
     fn desired_count_coerces_from_a_string() {
         let mut value = minimal();
         value["DesiredCount"] = json!("2");
-        assert_eq!(FargateServiceProperties::parse(&value).unwrap().desired_count, 2);
+        assert_eq!(
+            FargateServiceProperties::parse(&value)
+                .unwrap()
+                .desired_count,
+            2
+        );
         value["DesiredCount"] = json!("lots");
         assert_eq!(
-            FargateServiceProperties::parse(&value).unwrap_err().to_string(),
+            FargateServiceProperties::parse(&value)
+                .unwrap_err()
+                .to_string(),
             "property DesiredCount must be a whole number from 0 to 5000"
         );
     }
@@ -185,7 +204,9 @@ mod tests {
         let mut value = minimal();
         value["DesiredCont"] = json!("2");
         assert_eq!(
-            FargateServiceProperties::parse(&value).unwrap_err().to_string(),
+            FargateServiceProperties::parse(&value)
+                .unwrap_err()
+                .to_string(),
             "unknown property DesiredCont (did you mean DesiredCount?)"
         );
     }
@@ -194,13 +215,23 @@ mod tests {
     fn subnets_and_security_groups_are_checked() {
         let mut value = minimal();
         value["Subnets"] = json!(["vpc-123"]);
-        assert!(FargateServiceProperties::parse(&value).unwrap_err().to_string().contains("Subnets[0]"));
+        assert!(
+            FargateServiceProperties::parse(&value)
+                .unwrap_err()
+                .to_string()
+                .contains("Subnets[0]")
+        );
     }
 
     #[test]
     fn spot_is_detected_in_the_strategy() {
         let mut value = minimal();
-        value["CapacityProviderStrategy"] = json!([{"CapacityProvider": "FARGATE_SPOT", "Weight": "3"}]);
-        assert!(FargateServiceProperties::parse(&value).unwrap().uses_fargate_spot());
+        value["CapacityProviderStrategy"] =
+            json!([{"CapacityProvider": "FARGATE_SPOT", "Weight": "3"}]);
+        assert!(
+            FargateServiceProperties::parse(&value)
+                .unwrap()
+                .uses_fargate_spot()
+        );
     }
 }

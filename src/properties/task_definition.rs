@@ -128,7 +128,10 @@ impl TaskDefinitionProperties {
         let cpu_architecture = props
             .one_of(
                 "CpuArchitecture",
-                &[("X86_64", CpuArchitecture::X86_64), ("ARM64", CpuArchitecture::Arm64)],
+                &[
+                    ("X86_64", CpuArchitecture::X86_64),
+                    ("ARM64", CpuArchitecture::Arm64),
+                ],
             )?
             .unwrap_or(CpuArchitecture::X86_64);
         let containers = props.object_list("ContainerDefinitions", Self::CONTAINER_NAMES)?;
@@ -146,7 +149,10 @@ impl TaskDefinitionProperties {
             .map(|container| parse_container(container.props()))
             .collect::<Result<Vec<_>, _>>()?;
         for (index, container) in container_definitions.iter().enumerate() {
-            if container_definitions[..index].iter().any(|c| c.name == container.name) {
+            if container_definitions[..index]
+                .iter()
+                .any(|c| c.name == container.name)
+            {
                 return Err(PropertyError::invalid(
                     format!("ContainerDefinitions[{index}].Name"),
                     "unique within the task definition",
@@ -170,16 +176,23 @@ fn parse_container(props: Props<'_>) -> Result<ContainerDefinition, PropertyErro
     let name = props.required_string("Name")?;
     let image = props.required_string("Image")?;
     if image.chars().any(char::is_whitespace) {
-        return Err(PropertyError::invalid(props.path("Image"), "an image reference without spaces"));
+        return Err(PropertyError::invalid(
+            props.path("Image"),
+            "an image reference without spaces",
+        ));
     }
-    let credentials_parameter = match props.object("RepositoryCredentials", &["CredentialsParameter"])? {
-        None => None,
-        Some(credentials) => {
-            let parameter = credentials.required_string("CredentialsParameter")?;
-            check_secret_reference(&credentials.props().path("CredentialsParameter"), &parameter)?;
-            Some(parameter)
-        }
-    };
+    let credentials_parameter =
+        match props.object("RepositoryCredentials", &["CredentialsParameter"])? {
+            None => None,
+            Some(credentials) => {
+                let parameter = credentials.required_string("CredentialsParameter")?;
+                check_secret_reference(
+                    &credentials.props().path("CredentialsParameter"),
+                    &parameter,
+                )?;
+                Some(parameter)
+            }
+        };
     let port_mappings = props
         .object_list("PortMappings", &["ContainerPort", "Protocol"])?
         .iter()
@@ -187,12 +200,19 @@ fn parse_container(props: Props<'_>) -> Result<ContainerDefinition, PropertyErro
             let mapping = mapping.props();
             let container_port = mapping
                 .integer("ContainerPort", 1..=65535)?
-                .ok_or_else(|| PropertyError::Missing { name: mapping.path("ContainerPort") })?
-                as u16;
+                .ok_or_else(|| PropertyError::Missing {
+                    name: mapping.path("ContainerPort"),
+                })? as u16;
             let protocol = mapping
-                .one_of("Protocol", &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp)])?
+                .one_of(
+                    "Protocol",
+                    &[("tcp", Protocol::Tcp), ("udp", Protocol::Udp)],
+                )?
                 .unwrap_or(Protocol::Tcp);
-            Ok(PortMapping { container_port, protocol })
+            Ok(PortMapping {
+                container_port,
+                protocol,
+            })
         })
         .collect::<Result<Vec<_>, PropertyError>>()?;
     let environment = props
@@ -237,7 +257,10 @@ fn check_secret_reference(name: &str, value: &str) -> Result<(), PropertyError> 
     if valid {
         Ok(())
     } else {
-        Err(PropertyError::invalid(name, "a Secrets Manager secret ARN or secret name"))
+        Err(PropertyError::invalid(
+            name,
+            "a Secrets Manager secret ARN or secret name",
+        ))
     }
 }
 
@@ -265,10 +288,13 @@ pub fn validate_fargate_size(cpu: u32, memory: u32) -> Result<(), PropertyError>
             ));
         }
     };
-    if memory >= low && memory <= high && (memory - low) % step == 0 {
+    if memory >= low && memory <= high && (memory - low).is_multiple_of(step) {
         Ok(())
     } else {
-        Err(size_error(cpu, &format!("from {low} to {high} in steps of {step}")))
+        Err(size_error(
+            cpu,
+            &format!("from {low} to {high} in steps of {step}"),
+        ))
     }
 }
 
@@ -296,17 +322,35 @@ mod tests {
         let props = TaskDefinitionProperties::parse(&minimal()).unwrap();
         assert_eq!((props.cpu, props.memory), (256, 512));
         assert_eq!(props.cpu_architecture, CpuArchitecture::X86_64);
-        assert_eq!(props.container_definitions[0].port_mappings[0], PortMapping { container_port: 8080, protocol: Protocol::Tcp });
+        assert_eq!(
+            props.container_definitions[0].port_mappings[0],
+            PortMapping {
+                container_port: 8080,
+                protocol: Protocol::Tcp
+            }
+        );
     }
 
     #[test]
     fn fargate_pairs_follow_the_aws_table() {
         for (cpu, memory, ok) in [
-            (256, 512, true), (256, 4096, false), (512, 1024, true), (512, 5120, false),
-            (1024, 8192, true), (4096, 30720, true), (4096, 9000, false), (8192, 20480, true),
-            (8192, 17408, false), (16384, 122880, true), (300, 512, false),
+            (256, 512, true),
+            (256, 4096, false),
+            (512, 1024, true),
+            (512, 5120, false),
+            (1024, 8192, true),
+            (4096, 30720, true),
+            (4096, 9000, false),
+            (8192, 20480, true),
+            (8192, 17408, false),
+            (16384, 122880, true),
+            (300, 512, false),
         ] {
-            assert_eq!(validate_fargate_size(cpu, memory).is_ok(), ok, "{cpu}/{memory}");
+            assert_eq!(
+                validate_fargate_size(cpu, memory).is_ok(),
+                ok,
+                "{cpu}/{memory}"
+            );
         }
     }
 
@@ -316,7 +360,10 @@ mod tests {
         value["Cpu"] = json!("256");
         value["Memory"] = json!("4096");
         let err = TaskDefinitionProperties::parse(&value).unwrap_err();
-        assert_eq!(err.to_string(), "property Memory must be 512, 1024 or 2048 MiB for Cpu 256 on Fargate");
+        assert_eq!(
+            err.to_string(),
+            "property Memory must be 512, 1024 or 2048 MiB for Cpu 256 on Fargate"
+        );
     }
 
     #[test]
@@ -325,8 +372,13 @@ mod tests {
         value["ContainerDefinitions"][0]["RepositoryCredentials"]["CredentialsParameter"] =
             json!("arn:aws:ssm:us-east-1:123456789012:parameter/x");
         let err = TaskDefinitionProperties::parse(&value).unwrap_err();
-        assert!(err.to_string().contains("ContainerDefinitions[0].RepositoryCredentials.CredentialsParameter"), "{err}");
-        value["ContainerDefinitions"][0]["RepositoryCredentials"]["CredentialsParameter"] = json!("registry/creds");
+        assert!(
+            err.to_string()
+                .contains("ContainerDefinitions[0].RepositoryCredentials.CredentialsParameter"),
+            "{err}"
+        );
+        value["ContainerDefinitions"][0]["RepositoryCredentials"]["CredentialsParameter"] =
+            json!("registry/creds");
         assert!(TaskDefinitionProperties::parse(&value).is_ok());
     }
 
@@ -335,14 +387,25 @@ mod tests {
         let mut value = minimal();
         value["ContainerDefinitions"][0]["Imag"] = json!("x");
         let err = TaskDefinitionProperties::parse(&value).unwrap_err();
-        assert_eq!(err.to_string(), "unknown property ContainerDefinitions[0].Imag (did you mean Image?)");
+        assert_eq!(
+            err.to_string(),
+            "unknown property ContainerDefinitions[0].Imag (did you mean Image?)"
+        );
     }
 
     #[test]
     fn containers_are_required() {
         let mut value = minimal();
-        value.as_object_mut().unwrap().remove("ContainerDefinitions");
-        assert_eq!(TaskDefinitionProperties::parse(&value).unwrap_err().to_string(), "missing required property ContainerDefinitions");
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove("ContainerDefinitions");
+        assert_eq!(
+            TaskDefinitionProperties::parse(&value)
+                .unwrap_err()
+                .to_string(),
+            "missing required property ContainerDefinitions"
+        );
         value["ContainerDefinitions"] = json!([]);
         assert!(TaskDefinitionProperties::parse(&value).is_err());
     }
@@ -351,6 +414,11 @@ mod tests {
     fn cpu_architecture_lists_allowed_values() {
         let mut value = minimal();
         value["CpuArchitecture"] = json!("arm");
-        assert_eq!(TaskDefinitionProperties::parse(&value).unwrap_err().to_string(), "property CpuArchitecture must be one of X86_64, ARM64");
+        assert_eq!(
+            TaskDefinitionProperties::parse(&value)
+                .unwrap_err()
+                .to_string(),
+            "property CpuArchitecture must be one of X86_64, ARM64"
+        );
     }
 }

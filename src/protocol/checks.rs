@@ -37,7 +37,9 @@ pub enum Rejection {
     BadStackId,
     #[error("the stack is in {stack}, not in this function's {function}")]
     ForeignStack { stack: String, function: String },
-    #[error("ResponseURL {origin} is neither CloudFormation's response host over https nor under an allowed prefix")]
+    #[error(
+        "ResponseURL {origin} is neither CloudFormation's response host over https nor under an allowed prefix"
+    )]
     ResponseUrlNotAllowed { origin: String },
 }
 
@@ -72,14 +74,20 @@ pub fn check_request(
     if stack != *function {
         return Err(Rejection::ForeignStack {
             stack: format!("{}/{}/{}", stack.partition, stack.account, stack.region),
-            function: format!("{}/{}/{}", function.partition, function.account, function.region),
+            function: format!(
+                "{}/{}/{}",
+                function.partition, function.account, function.region
+            ),
         });
     }
     check_response_url(&request.response_url, allowed_prefixes)
 }
 
 /// CloudFormation's pre-signed S3 response hosts over https, or a URL under an allowed prefix.
-pub fn check_response_url(response_url: &str, allowed_prefixes: &[String]) -> Result<(), Rejection> {
+pub fn check_response_url(
+    response_url: &str,
+    allowed_prefixes: &[String],
+) -> Result<(), Rejection> {
     let not_allowed = || Rejection::ResponseUrlNotAllowed {
         origin: super::redact::url_origin(response_url),
     };
@@ -88,7 +96,10 @@ pub fn check_response_url(response_url: &str, allowed_prefixes: &[String]) -> Re
     if !url.username().is_empty() || url.password().is_some() {
         return Err(not_allowed());
     }
-    if url.scheme() == "https" && url.port().is_none() && is_cloudformation_response_host(url.host_str()) {
+    if url.scheme() == "https"
+        && url.port().is_none()
+        && is_cloudformation_response_host(url.host_str())
+    {
         return Ok(());
     }
     // Compare the normalised form, so that escapes cannot dress one host up as another.
@@ -96,7 +107,9 @@ pub fn check_response_url(response_url: &str, allowed_prefixes: &[String]) -> Re
     let allowed = allowed_prefixes
         .iter()
         .filter(|prefix| !prefix.is_empty())
-        .any(|prefix| normalised.starts_with(prefix.as_str()) && response_url.starts_with(prefix.as_str()));
+        .any(|prefix| {
+            normalised.starts_with(prefix.as_str()) && response_url.starts_with(prefix.as_str())
+        });
     if allowed { Ok(()) } else { Err(not_allowed()) }
 }
 
@@ -118,7 +131,10 @@ mod tests {
     use crate::protocol::request::tests::sample_request;
 
     fn identity() -> FunctionIdentity {
-        FunctionIdentity::from_function_arn("arn:aws:lambda:us-east-1:123456789012:function:on-create").unwrap()
+        FunctionIdentity::from_function_arn(
+            "arn:aws:lambda:us-east-1:123456789012:function:on-create",
+        )
+        .unwrap()
     }
 
     fn local() -> Vec<String> {
@@ -135,34 +151,67 @@ mod tests {
     fn a_stack_of_another_account_is_rejected() {
         let mut request = sample_request(RequestType::Create);
         request.stack_id = request.stack_id.replace("123456789012", "999999999999");
-        assert!(matches!(check_request(&request, Some(&identity()), &[]), Err(Rejection::ForeignStack { .. })));
+        assert!(matches!(
+            check_request(&request, Some(&identity()), &[]),
+            Err(Rejection::ForeignStack { .. })
+        ));
     }
 
     #[test]
     fn a_stack_of_another_region_is_rejected() {
         let mut request = sample_request(RequestType::Create);
         request.stack_id = request.stack_id.replace("us-east-1", "eu-west-1");
-        assert!(matches!(check_request(&request, Some(&identity()), &[]), Err(Rejection::ForeignStack { .. })));
+        assert!(matches!(
+            check_request(&request, Some(&identity()), &[]),
+            Err(Rejection::ForeignStack { .. })
+        ));
     }
 
     #[test]
     fn a_stack_id_that_is_no_stack_arn_is_rejected() {
         let mut request = sample_request(RequestType::Create);
         request.stack_id = "lab".into();
-        assert_eq!(check_request(&request, Some(&identity()), &[]), Err(Rejection::BadStackId));
+        assert_eq!(
+            check_request(&request, Some(&identity()), &[]),
+            Err(Rejection::BadStackId)
+        );
     }
 
     #[test]
     fn cloudformation_response_hosts_pass_over_https_only() {
         for (url, ok) in [
-            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1", true),
-            ("https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x", true),
-            ("https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x", true),
-            ("http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x", false),
-            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x", false),
-            ("https://evil.example/cloudformation-custom-resource-response-useast1.s3.amazonaws.com", false),
-            ("https://cloudformation-custom-resource-response-x.evilamazonaws.com/x", false),
-            ("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/x", false),
+            (
+                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1",
+                true,
+            ),
+            (
+                "https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x",
+                true,
+            ),
+            (
+                "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x",
+                true,
+            ),
+            (
+                "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+                false,
+            ),
+            (
+                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x",
+                false,
+            ),
+            (
+                "https://evil.example/cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
+                false,
+            ),
+            (
+                "https://cloudformation-custom-resource-response-x.evilamazonaws.com/x",
+                false,
+            ),
+            (
+                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/x",
+                false,
+            ),
             ("http://127.0.0.1:9000/response", false),
         ] {
             assert_eq!(check_response_url(url, &[]).is_ok(), ok, "{url}");
@@ -183,7 +232,8 @@ mod tests {
 
     #[test]
     fn the_rejection_names_only_the_origin() {
-        let err = check_response_url("https://evil.example/path?X-Amz-Signature=abc", &[]).unwrap_err();
+        let err =
+            check_response_url("https://evil.example/path?X-Amz-Signature=abc", &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "ResponseURL https://evil.example is neither CloudFormation's response host over https nor under an allowed prefix"
@@ -192,9 +242,15 @@ mod tests {
 
     #[test]
     fn function_identity_reads_aliases_and_rejects_junk() {
-        let alias = FunctionIdentity::from_function_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:f:live").unwrap();
+        let alias = FunctionIdentity::from_function_arn(
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:f:live",
+        )
+        .unwrap();
         assert_eq!(alias.partition, "aws-cn");
         assert_eq!(FunctionIdentity::from_function_arn("nope"), None);
-        assert_eq!(check_request(&sample_request(RequestType::Create), None, &[]), Err(Rejection::UnknownFunction));
+        assert_eq!(
+            check_request(&sample_request(RequestType::Create), None, &[]),
+            Err(Rejection::UnknownFunction)
+        );
     }
 }

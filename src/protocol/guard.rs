@@ -78,7 +78,10 @@ impl Progress {
     }
 
     pub fn current(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -125,12 +128,22 @@ where
         Ok(Ok(Outcome::Done {
             physical_resource_id,
             data,
-        })) => Some(Response::success(physical_resource_id, data)),
+        })) => {
+            // A Delete always answers with the id it was given (DESIGN.md rule 4).
+            let physical_resource_id = match request.request_type {
+                RequestType::Delete => request.physical_id().to_owned(),
+                _ => physical_resource_id,
+            };
+            Some(Response::success(physical_resource_id, data))
+        }
         Ok(Ok(Outcome::Continued)) => None,
         Ok(Err(err)) => {
             let reason = err.to_string();
             tracing::warn!(reason = %super::redact::redact(&reason), "answering FAILED");
-            Some(Response::failed(failure_physical_id(request, progress), reason))
+            Some(Response::failed(
+                failure_physical_id(request, progress),
+                reason,
+            ))
         }
         Err(join_error) => {
             let detail = if join_error.is_panic() {
@@ -141,7 +154,9 @@ where
             tracing::error!(detail = %super::redact::redact(&detail), "handler panicked: answering FAILED");
             Some(Response::failed(
                 failure_physical_id(request, progress),
-                format!("internal error in the provider (panic: {detail}); see the function's logs"),
+                format!(
+                    "internal error in the provider (panic: {detail}); see the function's logs"
+                ),
             ))
         }
     }
@@ -185,9 +200,14 @@ mod tests {
     #[tokio::test]
     async fn success_answers_success() {
         let request = sample_request(RequestType::Create);
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &Progress::default(), async { done("arn:x") })
-            .await
-            .unwrap();
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &Progress::default(),
+            async { done("arn:x") },
+        )
+        .await
+        .unwrap();
         assert_eq!(response.status, Status::Success);
         assert_eq!(response.physical_resource_id, "arn:x");
     }
@@ -195,13 +215,19 @@ mod tests {
     #[tokio::test]
     async fn an_error_answers_failed_with_its_text_and_the_marker() {
         let request = sample_request(RequestType::Create);
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &Progress::default(), async {
-            Err::<Outcome, _>("creating ECS cluster (lab): AccessDenied".to_owned())
-        })
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &Progress::default(),
+            async { Err::<Outcome, _>("creating ECS cluster (lab): AccessDenied".to_owned()) },
+        )
         .await
         .unwrap();
         assert_eq!(response.status, Status::Failed);
-        assert_eq!(response.reason.as_deref(), Some("creating ECS cluster (lab): AccessDenied"));
+        assert_eq!(
+            response.reason.as_deref(),
+            Some("creating ECS cluster (lab): AccessDenied")
+        );
         assert!(is_failed_create_marker(&response.physical_resource_id));
     }
 
@@ -210,21 +236,32 @@ mod tests {
         let request = sample_request(RequestType::Create);
         let progress = Progress::default();
         let recorder = progress.clone();
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &progress, async move {
-            recorder.made("arn:aws:ecs:us-east-1:123456789012:cluster/half");
-            Err::<Outcome, _>("tagging failed and so did the undo".to_owned())
-        })
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &progress,
+            async move {
+                recorder.made("arn:aws:ecs:us-east-1:123456789012:cluster/half");
+                Err::<Outcome, _>("tagging failed and so did the undo".to_owned())
+            },
+        )
         .await
         .unwrap();
-        assert_eq!(response.physical_resource_id, "arn:aws:ecs:us-east-1:123456789012:cluster/half");
+        assert_eq!(
+            response.physical_resource_id,
+            "arn:aws:ecs:us-east-1:123456789012:cluster/half"
+        );
     }
 
     #[tokio::test]
     async fn an_update_failure_answers_the_id_it_was_given() {
         let request = sample_request(RequestType::Update);
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &Progress::default(), async {
-            Err::<Outcome, _>("nope".to_owned())
-        })
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &Progress::default(),
+            async { Err::<Outcome, _>("nope".to_owned()) },
+        )
         .await
         .unwrap();
         assert_eq!(response.physical_resource_id, request.physical_id());
@@ -233,12 +270,17 @@ mod tests {
     #[tokio::test]
     async fn a_panic_answers_failed() {
         let request = sample_request(RequestType::Delete);
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &Progress::default(), async {
-            if request_is_cursed() {
-                panic!("boom");
-            }
-            done("x")
-        })
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &Progress::default(),
+            async {
+                if request_is_cursed() {
+                    panic!("boom");
+                }
+                done("x")
+            },
+        )
         .await
         .unwrap();
         assert_eq!(response.status, Status::Failed);
@@ -264,7 +306,11 @@ mod tests {
         assert_eq!(response.status, Status::Failed);
         assert!(response.reason.unwrap().starts_with("timed out"));
         let answered_after = started.elapsed();
-        assert_eq!(answered_after, Duration::from_secs(50), "10 s kept back out of 60");
+        assert_eq!(
+            answered_after,
+            Duration::from_secs(50),
+            "10 s kept back out of 60"
+        );
     }
 
     #[test]
@@ -274,16 +320,22 @@ mod tests {
         let long = Deadline::after(Duration::from_secs(900));
         assert_eq!(long.at() - long.answer_by(), Duration::from_secs(10));
         let almost_none = Deadline::after(Duration::from_millis(200));
-        assert!(almost_none.answer_by() <= Instant::now(), "answer at once, PUT with what is left");
+        assert!(
+            almost_none.answer_by() <= Instant::now(),
+            "answer at once, PUT with what is left"
+        );
         assert!(almost_none.at() > almost_none.answer_by());
     }
 
     #[tokio::test]
     async fn continued_work_is_not_answered_here() {
         let request = sample_request(RequestType::Create);
-        let response = run_guarded(&request, Deadline::after(Duration::from_secs(30)), &Progress::default(), async {
-            Ok::<_, String>(Outcome::Continued)
-        })
+        let response = run_guarded(
+            &request,
+            Deadline::after(Duration::from_secs(30)),
+            &Progress::default(),
+            async { Ok::<_, String>(Outcome::Continued) },
+        )
         .await;
         assert_eq!(response, None);
     }

@@ -29,6 +29,8 @@ mod tests {
         let marker = failed_create_marker(&sample_request(RequestType::Create));
         assert!(is_failed_create_marker(&marker));
         assert!(!marker.starts_with("arn:"));
-        assert!(!is_failed_create_marker("arn:aws:ecs:us-east-1:123456789012:cluster/lab"));
+        assert!(!is_failed_create_marker(
+            "arn:aws:ecs:us-east-1:123456789012:cluster/lab"
+        ));
     }
 }

@@ -88,7 +88,9 @@ pub fn register_request(request: &Request) -> SecretScope {
             }
         }
     }
-    for properties in std::iter::once(&request.resource_properties).chain(request.old_resource_properties.as_ref()) {
+    for properties in std::iter::once(&request.resource_properties)
+        .chain(request.old_resource_properties.as_ref())
+    {
         if let Value::Object(map) = properties {
             for (name, value) in map {
                 if looks_secret(name) {
@@ -114,7 +116,9 @@ fn looks_secret(name: &str) -> bool {
         return false;
     }
     let lowered = name.to_ascii_lowercase();
-    ["pass", "pwd", "user"].iter().any(|word| lowered.contains(word))
+    ["pass", "pwd", "user"]
+        .iter()
+        .any(|word| lowered.contains(word))
         || RegistryCredentialsProperties::SECRET
             .iter()
             .any(|secret| strsim::damerau_levenshtein(&lowered, &secret.to_ascii_lowercase()) <= 3)
@@ -154,7 +158,9 @@ fn scrub_signed_query(text: &str) -> String {
             .iter()
             .filter_map(|key| {
                 let needle = format!("{key}=");
-                lowered[position..].find(&needle).map(|at| (position + at, needle.len()))
+                lowered[position..]
+                    .find(&needle)
+                    .map(|at| (position + at, needle.len()))
             })
             .min();
         let Some((at, key_len)) = hit else { break };
@@ -202,9 +208,13 @@ mod tests {
     #[test]
     fn registered_secrets_are_masked_until_the_scope_ends() {
         let mut request = sample_request(RequestType::Create);
-        request.resource_properties = json!({"Username": "redact-test-user", "Password": "redact-test-pw-1"});
+        request.resource_properties =
+            json!({"Username": "redact-test-user", "Password": "redact-test-pw-1"});
         let scope = register_request(&request);
-        assert_eq!(redact("login redact-test-user with redact-test-pw-1"), "login *** with ***");
+        assert_eq!(
+            redact("login redact-test-user with redact-test-pw-1"),
+            "login *** with ***"
+        );
         drop(scope);
         assert_eq!(redact("redact-test-pw-1"), "redact-test-pw-1");
     }
@@ -212,10 +222,14 @@ mod tests {
     #[test]
     fn misspelled_secret_names_are_still_secret() {
         let mut request = sample_request(RequestType::Update);
-        request.resource_properties = json!({"Pasword": "redact-typo-pw", "UserNmae": "redact-typo-user"});
+        request.resource_properties =
+            json!({"Pasword": "redact-typo-pw", "UserNmae": "redact-typo-user"});
         request.old_resource_properties = Some(json!({"Password": "redact-old-pw"}));
         let _scope = register_request(&request);
-        assert_eq!(redact("redact-typo-pw redact-typo-user redact-old-pw"), "*** *** ***");
+        assert_eq!(
+            redact("redact-typo-pw redact-typo-user redact-old-pw"),
+            "*** *** ***"
+        );
     }
 
     #[test]
@@ -248,7 +262,13 @@ mod tests {
 
     #[test]
     fn urls_lose_their_query() {
-        assert_eq!(url_without_query("https://h.example/a/b?sig=1#x"), "https://h.example/a/b");
-        assert_eq!(url_origin("http://127.0.0.1:9000/a?sig=1"), "http://127.0.0.1:9000");
+        assert_eq!(
+            url_without_query("https://h.example/a/b?sig=1#x"),
+            "https://h.example/a/b"
+        );
+        assert_eq!(
+            url_origin("http://127.0.0.1:9000/a?sig=1"),
+            "http://127.0.0.1:9000"
+        );
     }
 }

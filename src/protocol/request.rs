@@ -62,7 +62,10 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("request_type", &self.request_type)
             .field("request_id", &self.request_id)
-            .field("response_url", &super::redact::url_without_query(&self.response_url))
+            .field(
+                "response_url",
+                &super::redact::url_without_query(&self.response_url),
+            )
             .field("stack_id", &self.stack_id)
             .field("resource_type", &self.resource_type)
             .field("logical_resource_id", &self.logical_resource_id)
@@ -217,8 +220,7 @@ pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    pub(crate) const STACK_ID: &str =
-        "arn:aws:cloudformation:us-east-1:123456789012:stack/lab/0f4ba8d0-7d6c-11ef-a5c5-0affd5a7c3a1";
+    pub(crate) const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/lab/0f4ba8d0-7d6c-11ef-a5c5-0affd5a7c3a1";
 
     pub(crate) fn sample_request(request_type: RequestType) -> Request {
         let value = sample_json(request_type);
@@ -250,8 +252,14 @@ pub(crate) mod tests {
         let requests = parse_invocation(&sample_json(RequestType::Update)).unwrap();
         let request = requests[0].clone().unwrap();
         assert_eq!(request.request_type, RequestType::Update);
-        assert_eq!(request.physical_id(), "arn:aws:ecs:us-east-1:123456789012:cluster/lab");
-        assert_eq!(request.old_resource_properties, Some(json!({"ContainerInsights": "disabled"})));
+        assert_eq!(
+            request.physical_id(),
+            "arn:aws:ecs:us-east-1:123456789012:cluster/lab"
+        );
+        assert_eq!(
+            request.old_resource_properties,
+            Some(json!({"ContainerInsights": "disabled"}))
+        );
     }
 
     #[test]
@@ -283,7 +291,10 @@ pub(crate) mod tests {
     fn malformed_requests_say_what_is_missing() {
         let mut value = sample_json(RequestType::Create);
         value.as_object_mut().unwrap().remove("StackId");
-        assert_eq!(parse_request(&value).unwrap_err().to_string(), "malformed request: missing field StackId");
+        assert_eq!(
+            parse_request(&value).unwrap_err().to_string(),
+            "malformed request: missing field StackId"
+        );
     }
 
     #[test]

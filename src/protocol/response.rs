@@ -34,7 +34,10 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn success(physical_resource_id: impl Into<String>, data: BTreeMap<String, String>) -> Self {
+    pub fn success(
+        physical_resource_id: impl Into<String>,
+        data: BTreeMap<String, String>,
+    ) -> Self {
         Response {
             status: Status::Success,
             reason: None,
@@ -70,7 +73,9 @@ impl Response {
             let reason_len = reason.as_ref().map_or(0, String::len);
             if reason_len > MIN_REASON_BYTES || (data.is_empty() && reason_len > 0) {
                 let floor = if data.is_empty() { 0 } else { MIN_REASON_BYTES };
-                let target = reason_len.saturating_sub(excess + ELLIPSIS.len()).max(floor);
+                let target = reason_len
+                    .saturating_sub(excess + ELLIPSIS.len())
+                    .max(floor);
                 reason = reason.map(|text| shorten_middle(&text, target));
             } else if !data.is_empty() {
                 data.clear();
@@ -81,7 +86,12 @@ impl Response {
         }
     }
 
-    fn body(&self, request: &Request, reason: Option<&str>, data: &BTreeMap<String, String>) -> Vec<u8> {
+    fn body(
+        &self,
+        request: &Request,
+        reason: Option<&str>,
+        data: &BTreeMap<String, String>,
+    ) -> Vec<u8> {
         let mut response = CloudFormationCustomResourceResponse::default();
         response.status = match self.status {
             Status::Success => CloudFormationCustomResourceResponseStatus::Success,
@@ -130,9 +140,17 @@ fn ceil_char_boundary(text: &str, mut index: usize) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     #[error("ResponseURL {origin} answered HTTP {status} to all {attempts} attempts")]
-    Rejected { origin: String, status: u16, attempts: u32 },
+    Rejected {
+        origin: String,
+        status: u16,
+        attempts: u32,
+    },
     #[error("ResponseURL {origin} could not be reached in {attempts} attempts: {cause}")]
-    Unreachable { origin: String, attempts: u32, cause: String },
+    Unreachable {
+        origin: String,
+        attempts: u32,
+        cause: String,
+    },
 }
 
 /// Sends responses; built once per function and shared.
@@ -194,18 +212,30 @@ impl ResponseSender {
                 .await;
             match sent {
                 Ok(answer) if answer.status().is_success() => {
-                    tracing::info!(attempt, status = answer.status().as_u16(), "response delivered");
+                    tracing::info!(
+                        attempt,
+                        status = answer.status().as_u16(),
+                        "response delivered"
+                    );
                     return Ok(attempt);
                 }
                 Ok(answer) => {
                     let status = answer.status().as_u16();
                     tracing::warn!(attempt, status, origin = %origin, "ResponseURL refused the response");
-                    last_error = SendError::Rejected { origin: origin.clone(), status, attempts: attempt };
+                    last_error = SendError::Rejected {
+                        origin: origin.clone(),
+                        status,
+                        attempts: attempt,
+                    };
                 }
                 Err(err) => {
                     let cause = redact(&err.without_url().to_string());
                     tracing::warn!(attempt, cause = %cause, origin = %origin, "response PUT failed");
-                    last_error = SendError::Unreachable { origin: origin.clone(), attempts: attempt, cause };
+                    last_error = SendError::Unreachable {
+                        origin: origin.clone(),
+                        attempts: attempt,
+                        cause,
+                    };
                 }
             }
             if attempt < self.attempts {
@@ -248,8 +278,15 @@ mod tests {
         let body = Response::failed("id", reason).encode(&request);
         assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
         let reason = parse(&body)["Reason"].as_str().unwrap().to_owned();
-        assert!(reason.starts_with("HEAD") && reason.ends_with("TAIL"), "{reason}");
-        assert!(body.len() > MAX_BODY_BYTES - 64, "uses the room it has: {}", body.len());
+        assert!(
+            reason.starts_with("HEAD") && reason.ends_with("TAIL"),
+            "{reason}"
+        );
+        assert!(
+            body.len() > MAX_BODY_BYTES - 64,
+            "uses the room it has: {}",
+            body.len()
+        );
     }
 
     #[test]
@@ -265,7 +302,8 @@ mod tests {
     #[test]
     fn data_is_dropped_when_the_reason_alone_cannot_make_room() {
         let request = sample_request(RequestType::Create);
-        let mut response = Response::success("id", BTreeMap::from([("Big".to_owned(), "d".repeat(5000))]));
+        let mut response =
+            Response::success("id", BTreeMap::from([("Big".to_owned(), "d".repeat(5000))]));
         response.reason = Some("r".repeat(2000));
         let body = response.encode(&request);
         assert!(body.len() <= MAX_BODY_BYTES);
@@ -277,7 +315,10 @@ mod tests {
     #[test]
     fn small_data_survives_a_long_reason() {
         let request = sample_request(RequestType::Create);
-        let mut response = Response::success("id", BTreeMap::from([("Arn".to_owned(), "arn:x".to_owned())]));
+        let mut response = Response::success(
+            "id",
+            BTreeMap::from([("Arn".to_owned(), "arn:x".to_owned())]),
+        );
         response.reason = Some("r".repeat(9000));
         let parsed = parse(&response.encode(&request));
         assert_eq!(parsed["Data"]["Arn"], "arn:x");

@@ -1,6 +1,9 @@
 //! The five slices, one module each, create / update / delete side by side. A slice returns an
 //! [`Outcome`] or an [`Error`]; the protocol layer turns either into the response.
 
+pub mod cluster;
+pub mod common;
+
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::Error;
@@ -22,7 +25,12 @@ pub struct SliceContext {
 }
 
 impl SliceContext {
-    pub fn new(clients: Clients, settings: Arc<Settings>, deadline: Deadline, progress: Progress) -> Self {
+    pub fn new(
+        clients: Clients,
+        settings: Arc<Settings>,
+        deadline: Deadline,
+        progress: Progress,
+    ) -> Self {
         SliceContext {
             clients,
             settings,
@@ -50,6 +58,8 @@ pub async fn run(request: Request, context: SliceContext) -> Result<Outcome, Err
         // Properties are checked before any work; a Delete never validates them.
         kind.validate(request.properties())?;
     }
-    let _ = &context;
-    Err(Error::NotImplemented(kind))
+    match kind {
+        ResourceKind::FargateCluster => cluster::handle(&request, &context).await,
+        _ => Err(Error::NotImplemented(kind)),
+    }
 }

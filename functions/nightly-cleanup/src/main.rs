@@ -11,9 +11,18 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let dry_run = event.payload.get("dryRun").and_then(Value::as_bool).unwrap_or(false);
-        tracing::warn!(dry_run, "nightly cleanup is not implemented yet: nothing was deleted");
-        Ok::<_, lambda_runtime::Error>(json!({"implemented": false, "dryRun": dry_run, "deleted": []}))
+        let dry_run = event
+            .payload
+            .get("dryRun")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        tracing::warn!(
+            dry_run,
+            "nightly cleanup is not implemented yet: nothing was deleted"
+        );
+        Ok::<_, lambda_runtime::Error>(
+            json!({"implemented": false, "dryRun": dry_run, "deleted": []}),
+        )
     }))
     .await
 }

@@ -13,5 +13,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clients = Clients::new(&load_config().await);
     let provider = Provider::new(FunctionRole::OnCreate, clients, Settings::from_env());
     let provider = &provider;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| provider.handle(event))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        provider.handle(event)
+    }))
+    .await
 }

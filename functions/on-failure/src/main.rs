@@ -12,5 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let answerer = FailureAnswerer::new(Settings::from_env());
     let answerer = &answerer;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| answerer.handle(event))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        answerer.handle(event)
+    }))
+    .await
 }

@@ -1,0 +1,318 @@
+//! `Custom::FargateCluster`: an ECS cluster with the Fargate capacity providers.
+//!
+//! Create makes the cluster with everything in one call; Update changes settings, capacity
+//! providers and tags in place, or makes a new cluster when ClusterName changes; Delete retries
+//! while services or tasks are still draining out of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ecs::error::SdkError;
+use aws_sdk_ecs::operation::delete_cluster::DeleteClusterError;
+use aws_sdk_ecs::types::{
+    CapacityProviderStrategyItem, Cluster, ClusterField, ClusterSetting, ClusterSettingName,
+};
+use time::OffsetDateTime;
+
+use super::SliceContext;
+use super::common::{built, name_from_arn, retry_until, tag_changes};
+use crate::Error;
+use crate::naming::{generated_name, is_ours, limits, managed_tags};
+use crate::properties::{CapacityProvider, ClusterProperties, Tag};
+use crate::protocol::{Outcome, Request, RequestType};
+
+const WHAT: &str = "ECS cluster";
+/// Pauses between Delete attempts while the cluster still holds services or tasks.
+const DRAIN_FIRST_PAUSE: Duration = Duration::from_secs(2);
+const DRAIN_MAX_PAUSE: Duration = Duration::from_secs(15);
+
+pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    match request.request_type {
+        RequestType::Create => create(request, context).await,
+        RequestType::Update => update(request, context).await,
+        RequestType::Delete => delete(request, context).await,
+    }
+}
+
+async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = ClusterProperties::parse(request.properties())?;
+    let cluster = ensure_cluster(request, context, &props).await?;
+    Ok(done(&cluster))
+}
+
+/// In place when the name stays; otherwise a new cluster, and CloudFormation's Delete of the
+/// old id removes the old one.
+async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = ClusterProperties::parse(request.properties())?;
+    let cluster = ensure_cluster(request, context, &props).await?;
+    Ok(done(&cluster))
+}
+
+async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let name = name_from_arn(request.physical_id());
+    match find_cluster(context, name).await? {
+        None => tracing::info!(cluster = name, "cluster already gone"),
+        Some(cluster) if !is_ours(tag_pairs(&cluster), request) => {
+            tracing::warn!(
+                cluster = name,
+                "cluster is not ours (its tags name another stack resource): left untouched"
+            );
+        }
+        Some(_) => delete_when_drained(context, name).await?,
+    }
+    Ok(Outcome::Done {
+        physical_resource_id: request.physical_id().to_owned(),
+        data: BTreeMap::new(),
+    })
+}
+
+/// The cluster this request wants, adopted when it exists and is ours, made when it does not,
+/// and brought in line with the properties.
+async fn ensure_cluster(
+    request: &Request,
+    context: &SliceContext,
+    props: &ClusterProperties,
+) -> Result<Cluster, Error> {
+    let name = cluster_name(request, props);
+    match find_cluster(context, &name).await? {
+        None => create_cluster(request, context, &name, props).await,
+        Some(existing) if is_ours(tag_pairs(&existing), request) => {
+            tracing::info!(cluster = %name, "cluster exists and is ours: adopting it");
+            reconcile(context, &name, &existing, props).await?;
+            Ok(existing)
+        }
+        Some(_) => Err(Error::NotOurs {
+            what: WHAT,
+            name,
+            logical_id: request.logical_resource_id.clone(),
+        }),
+    }
+}
+
+fn cluster_name(request: &Request, props: &ClusterProperties) -> String {
+    props
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| generated_name(request, &[("ClusterName", None)], limits::ECS_CLUSTER))
+}
+
+async fn create_cluster(
+    request: &Request,
+    context: &SliceContext,
+    name: &str,
+    props: &ClusterProperties,
+) -> Result<Cluster, Error> {
+    let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
+    let mut call = context
+        .clients
+        .ecs
+        .create_cluster()
+        .cluster_name(name)
+        .set_capacity_providers(Some(capacity_provider_names(props)))
+        .set_default_capacity_provider_strategy(Some(default_strategy(props)?))
+        .set_tags(Some(ecs_tags(&tags)));
+    if let Some(insights) = props.container_insights {
+        call = call.settings(container_insights_setting(insights.as_str()));
+    }
+    let cluster = call
+        .send()
+        .await
+        .map_err(|err| Error::aws("creating ECS cluster", name, err))?
+        .cluster
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "creating ECS cluster ({name}): ECS returned no cluster"
+            ))
+        })?;
+    if let Some(arn) = cluster.cluster_arn() {
+        context.progress.made(arn);
+    }
+    tracing::info!(cluster = name, "cluster created");
+    Ok(cluster)
+}
+
+/// Settings, capacity providers and user tags of an existing cluster, changed only where they
+/// differ.
+async fn reconcile(
+    context: &SliceContext,
+    name: &str,
+    cluster: &Cluster,
+    props: &ClusterProperties,
+) -> Result<(), Error> {
+    let ecs = &context.clients.ecs;
+    if let Some(insights) = props.container_insights {
+        let current = cluster
+            .settings()
+            .iter()
+            .find(|setting| setting.name() == Some(&ClusterSettingName::ContainerInsights))
+            .and_then(|setting| setting.value());
+        if current != Some(insights.as_str()) {
+            ecs.update_cluster()
+                .cluster(name)
+                .settings(container_insights_setting(insights.as_str()))
+                .send()
+                .await
+                .map_err(|err| Error::aws("updating ECS cluster settings", name, err))?;
+        }
+    }
+    let wanted = capacity_provider_names(props);
+    let mut current: Vec<String> = cluster.capacity_providers().to_vec();
+    current.sort();
+    let mut wanted_sorted = wanted.clone();
+    wanted_sorted.sort();
+    if current != wanted_sorted {
+        ecs.put_cluster_capacity_providers()
+            .cluster(name)
+            .set_capacity_providers(Some(wanted))
+            .set_default_capacity_provider_strategy(Some(default_strategy(props)?))
+            .send()
+            .await
+            .map_err(|err| Error::aws("updating ECS cluster capacity providers", name, err))?;
+    }
+    let arn = cluster.cluster_arn().unwrap_or(name);
+    let current_tags: Vec<Tag> = tag_pairs(cluster).map(|(k, v)| Tag::new(k, v)).collect();
+    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
+    if !to_set.is_empty() {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs_tags(&to_set)))
+            .send()
+            .await
+            .map_err(|err| Error::aws("tagging ECS cluster", name, err))?;
+    }
+    if !to_remove.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(to_remove))
+            .send()
+            .await
+            .map_err(|err| Error::aws("untagging ECS cluster", name, err))?;
+    }
+    Ok(())
+}
+
+/// The one place that decides whether a cluster exists: a `MISSING` failure or an `INACTIVE`
+/// status (a deleted cluster stays visible for a while) means it does not.
+pub async fn find_cluster(context: &SliceContext, name: &str) -> Result<Option<Cluster>, Error> {
+    let output = context
+        .clients
+        .ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Tags)
+        .include(ClusterField::Settings)
+        .send()
+        .await
+        .map_err(|err| Error::aws("describing ECS cluster", name, err))?;
+    Ok(output
+        .clusters
+        .unwrap_or_default()
+        .into_iter()
+        .find(|cluster| cluster.status() != Some("INACTIVE")))
+}
+
+/// Deletes the cluster, retrying while it still holds services or tasks (they drain after a
+/// service's Delete) until the invocation's time for work is nearly up.
+pub async fn delete_when_drained(context: &SliceContext, name: &str) -> Result<(), Error> {
+    let give_up_at = context.deadline.answer_by();
+    let deleted = retry_until(
+        give_up_at,
+        DRAIN_FIRST_PAUSE,
+        DRAIN_MAX_PAUSE,
+        still_draining,
+        || context.clients.ecs.delete_cluster().cluster(name).send(),
+    )
+    .await;
+    match deleted {
+        Ok(_) => {
+            tracing::info!(cluster = name, "cluster deleted");
+            Ok(())
+        }
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(DeleteClusterError::ClusterNotFoundException(_))
+            ) =>
+        {
+            Ok(())
+        }
+        Err(err) if still_draining(&err) => Err(Error::Unsupported(format!(
+            "deleting ECS cluster ({name}): it still holds services or tasks; delete them first (a FargateService's Delete waits for its tasks to stop), then retry"
+        ))),
+        Err(err) => Err(Error::aws("deleting ECS cluster", name, err)),
+    }
+}
+
+fn still_draining<R>(err: &SdkError<DeleteClusterError, R>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(
+            DeleteClusterError::ClusterContainsServicesException(_)
+                | DeleteClusterError::ClusterContainsTasksException(_)
+                | DeleteClusterError::UpdateInProgressException(_)
+        )
+    )
+}
+
+fn done(cluster: &Cluster) -> Outcome {
+    let arn = cluster.cluster_arn().unwrap_or_default().to_owned();
+    let name = cluster.cluster_name().unwrap_or_default().to_owned();
+    Outcome::Done {
+        physical_resource_id: arn.clone(),
+        data: BTreeMap::from([("Arn".to_owned(), arn), ("Name".to_owned(), name)]),
+    }
+}
+
+fn capacity_provider_names(props: &ClusterProperties) -> Vec<String> {
+    props
+        .capacity_providers
+        .iter()
+        .map(|provider| provider.as_str().to_owned())
+        .collect()
+}
+
+/// FARGATE when the cluster has it, else the first provider it has.
+fn default_strategy(props: &ClusterProperties) -> Result<Vec<CapacityProviderStrategyItem>, Error> {
+    let provider = if props
+        .capacity_providers
+        .contains(&CapacityProvider::Fargate)
+    {
+        CapacityProvider::Fargate
+    } else {
+        props
+            .capacity_providers
+            .first()
+            .copied()
+            .unwrap_or(CapacityProvider::Fargate)
+    };
+    let item = CapacityProviderStrategyItem::builder()
+        .capacity_provider(provider.as_str())
+        .weight(1)
+        .build();
+    Ok(vec![built("the default capacity provider strategy", item)?])
+}
+
+fn container_insights_setting(value: &str) -> ClusterSetting {
+    ClusterSetting::builder()
+        .name(ClusterSettingName::ContainerInsights)
+        .value(value)
+        .build()
+}
+
+fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
+    tags.iter()
+        .map(|tag| {
+            aws_sdk_ecs::types::Tag::builder()
+                .key(&tag.key)
+                .value(&tag.value)
+                .build()
+        })
+        .collect()
+}
+
+fn tag_pairs(cluster: &Cluster) -> impl Iterator<Item = (&str, &str)> {
+    cluster
+        .tags()
+        .iter()
+        .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
+}

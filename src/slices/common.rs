@@ -1,0 +1,143 @@
+//! Helpers every slice uses: reading the old and new properties, tag differences, and bounded
+//! retries.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::Error;
+use crate::naming::TAG_PREFIX;
+use crate::properties::Tag;
+
+/// The user tags to add or change, and the user tag keys to remove, to turn `current` into
+/// `desired`. The product's own tags and AWS's are never touched.
+pub fn tag_changes(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+    let to_set: Vec<Tag> = desired
+        .iter()
+        .filter(|tag| !current.contains(tag))
+        .cloned()
+        .collect();
+    let to_remove: Vec<String> = current
+        .iter()
+        .filter(|tag| !tag.key.starts_with(TAG_PREFIX) && !tag.key.starts_with("aws:"))
+        .filter(|tag| !desired.iter().any(|wanted| wanted.key == tag.key))
+        .map(|tag| tag.key.clone())
+        .collect();
+    (to_set, to_remove)
+}
+
+/// The last segment of an ARN's resource part (`arn:…:cluster/lab` → `lab`), or the input
+/// when it is a plain name.
+pub fn name_from_arn(arn_or_name: &str) -> &str {
+    arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
+}
+
+/// Retries `attempt` while `retryable` says so, with exponential backoff from `first_pause`
+/// up to `max_pause`, until it succeeds, fails otherwise, or `give_up_at` comes. The last error
+/// is returned when time runs out.
+pub async fn retry_until<T, E, F, Fut>(
+    give_up_at: Instant,
+    first_pause: Duration,
+    max_pause: Duration,
+    retryable: impl Fn(&E) -> bool,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut pause = first_pause;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(err) if retryable(&err) && Instant::now() + pause < give_up_at => {
+                tracing::info!(
+                    pause_ms = pause.as_millis() as u64,
+                    "retryable error: waiting before the next attempt"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(max_pause);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Builds an SDK value whose builder can fail (a required member missing): a bug of ours, not
+/// the user's, reported as such rather than with `unwrap`.
+pub fn built<T, E: std::fmt::Display>(
+    what: &'static str,
+    result: Result<T, E>,
+) -> Result<T, Error> {
+    result.map_err(|err| Error::Unsupported(format!("internal error building {what}: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_leave_managed_tags_alone() {
+        let current = vec![
+            Tag::new("team", "a"),
+            Tag::new("old", "x"),
+            Tag::new("ecs-private-auth:stack-id", "s"),
+            Tag::new("aws:cloudformation:stack-name", "lab"),
+        ];
+        let desired = vec![Tag::new("team", "b"), Tag::new("env", "dev")];
+        let (set, remove) = tag_changes(&current, &desired);
+        assert_eq!(set, desired);
+        assert_eq!(remove, vec!["old".to_owned()]);
+    }
+
+    #[test]
+    fn names_come_from_arns_or_stay_names() {
+        assert_eq!(
+            name_from_arn("arn:aws:ecs:us-east-1:123456789012:cluster/lab"),
+            "lab"
+        );
+        assert_eq!(name_from_arn("lab"), "lab");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_deadline() {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let result: Result<(), &str> = retry_until(
+            started + Duration::from_secs(10),
+            Duration::from_secs(1),
+            Duration::from_secs(4),
+            |_| true,
+            || {
+                attempts += 1;
+                async { Err("busy") }
+            },
+        )
+        .await;
+        assert_eq!(result, Err("busy"));
+        assert!(started.elapsed() <= Duration::from_secs(10));
+        assert_eq!(
+            attempts, 4,
+            "after 1 + 2 + 4 s of pauses the next 4 s would pass the deadline"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn non_retryable_errors_return_at_once() {
+        let mut attempts = 0;
+        let result: Result<(), &str> = retry_until(
+            Instant::now() + Duration::from_secs(10),
+            Duration::from_secs(1),
+            Duration::from_secs(4),
+            |err| *err == "busy",
+            || {
+                attempts += 1;
+                async { Err("denied") }
+            },
+        )
+        .await;
+        assert_eq!(result, Err("denied"));
+        assert_eq!(attempts, 1);
+    }
+}
