@@ -36,6 +36,9 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
+    #[error("verifying registry credentials: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
+
     /// A bounded wait ran out.
     #[error("timed out after {seconds}s {waiting_for}")]
     WaitTimedOut { waiting_for: String, seconds: u64 },

@@ -15,6 +15,7 @@ pub mod naming;
 pub mod on_failure;
 pub mod properties;
 pub mod protocol;
+pub mod registry;
 pub mod provider;
 pub mod settings;
 pub mod slices;

@@ -10,7 +10,7 @@ use crate::protocol::checks::check_request;
 use crate::protocol::guard::{Progress, failure_physical_id};
 use crate::protocol::redact::register_request;
 use crate::protocol::{
-    Deadline, FunctionIdentity, Malformed, Request, Response, ResponseSender, parse_invocation,
+    Deadline, FunctionIdentity, Incoming, Malformed, Response, ResponseSender, parse_invocation,
 };
 use crate::provider::{Handled, deliver, dropped_malformed, finish, request_span};
 use crate::settings::Settings;
@@ -106,13 +106,13 @@ impl FailureAnswerer {
 
     async fn answer_failed(
         &self,
-        request: Result<Request, Malformed>,
+        incoming: Result<Incoming, Malformed>,
         failed: &FailedInvocation,
         identity: Option<&FunctionIdentity>,
         deadline: Deadline,
     ) -> Handled {
-        let request = match request {
-            Ok(request) => request,
+        let request = match incoming {
+            Ok(incoming) => incoming.request,
             Err(malformed) => return dropped_malformed(&malformed),
         };
         let _secrets = register_request(&request);

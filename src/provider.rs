@@ -14,7 +14,7 @@ use crate::protocol::guard::run_guarded;
 use crate::protocol::marker::is_failed_create_marker;
 use crate::protocol::redact::{redact, register_request};
 use crate::protocol::{
-    Deadline, FunctionIdentity, Malformed, Progress, Request, RequestType, Response,
+    Deadline, FunctionIdentity, Incoming, Malformed, Progress, Request, RequestType, Response,
     ResponseSender, Status, parse_invocation,
 };
 use crate::settings::Settings;
@@ -125,16 +125,17 @@ impl Provider {
 
     async fn handle_one(
         &self,
-        request: Result<Request, Malformed>,
+        incoming: Result<Incoming, Malformed>,
         identity: Option<&FunctionIdentity>,
         deadline: Deadline,
     ) -> Handled {
-        let request = match request {
-            Ok(request) => request,
+        let incoming = match incoming {
+            Ok(incoming) => incoming,
             Err(malformed) => return dropped_malformed(&malformed),
         };
-        let _secrets = register_request(&request);
-        let span = request_span(&request);
+        let request = &incoming.request;
+        let _secrets = register_request(request);
+        let span = request_span(request);
         async {
             if let Err(rejection) = check_request(
                 &request,
@@ -159,8 +160,8 @@ impl Provider {
                     handled_by,
                 };
             }
-            tracing::info!("request received");
-            let response = match self.respond(&request, deadline).await {
+            tracing::info!(continuations = incoming.continuations, "request received");
+            let response = match self.respond(&incoming, deadline).await {
                 Some(response) => response,
                 None => {
                     tracing::info!("work continues in another invocation");
@@ -169,13 +170,14 @@ impl Provider {
                     };
                 }
             };
-            deliver(&self.sender, &request, &response, deadline).await
+            deliver(&self.sender, request, &response, deadline).await
         }
         .instrument(span)
         .await
     }
 
-    async fn respond(&self, request: &Request, deadline: Deadline) -> Option<Response> {
+    async fn respond(&self, incoming: &Incoming, deadline: Deadline) -> Option<Response> {
+        let request = &incoming.request;
         if request.request_type == RequestType::Delete
             && is_failed_create_marker(request.physical_id())
         {
@@ -190,6 +192,7 @@ impl Provider {
             self.settings.clone(),
             deadline,
             progress.clone(),
+            incoming.clone(),
         );
         run_guarded(
             request,

@@ -10,5 +10,5 @@ pub mod response;
 
 pub use checks::{FunctionIdentity, Rejection};
 pub use guard::{Deadline, Outcome, Progress};
-pub use request::{Malformed, Request, RequestType, parse_invocation};
+pub use request::{Incoming, Malformed, Request, RequestType, parse_invocation};
 pub use response::{Response, ResponseSender, Status};

@@ -102,6 +102,13 @@ pub fn register_request(request: &Request) -> SecretScope {
     scope
 }
 
+/// Removes every secret-looking property (see [`register_request`]) from an object.
+pub fn strip_secret_properties(properties: &mut Value) {
+    if let Value::Object(map) = properties {
+        map.retain(|name, _| !looks_secret(name));
+    }
+}
+
 /// A property name that is a secret one, or close enough to be a misspelling of one. Known
 /// names of other properties (`PasswordParameterName`, `VerifyCredentials`) are not secret.
 fn looks_secret(name: &str) -> bool {

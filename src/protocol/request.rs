@@ -101,14 +101,79 @@ impl Request {
     }
 }
 
+/// The key of a payload a function sends itself to continue a long wait (DESIGN.md rule 12).
+pub const CONTINUATION_KEY: &str = "ecsPrivateAuthContinuation";
+
+/// A request as this invocation received it: fresh from CloudFormation, or continued from an
+/// earlier invocation that ran out of time while waiting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incoming {
+    pub request: Request,
+    /// When the request was first received, in seconds since the Unix epoch: a wait is bounded
+    /// by the resource's ServiceTimeout counted from then.
+    pub first_received_at: u64,
+    /// How many invocations have continued it so far.
+    pub continuations: u32,
+}
+
+impl Incoming {
+    pub fn fresh(request: Request) -> Self {
+        Incoming {
+            request,
+            first_received_at: now_epoch_secs(),
+            continuations: 0,
+        }
+    }
+
+    /// The payload that continues this request in a new invocation, without any secret
+    /// property (the continuation travels through Lambda's event queue).
+    pub fn continuation_payload(&self) -> Value {
+        let mut next = self.clone();
+        next.continuations += 1;
+        super::redact::strip_secret_properties(&mut next.request.resource_properties);
+        if let Some(old) = next.request.old_resource_properties.as_mut() {
+            super::redact::strip_secret_properties(old);
+        }
+        serde_json::json!({ CONTINUATION_KEY: next })
+    }
+
+    /// When the whole wait must be over: ServiceTimeout from the first receipt, less a margin
+    /// for the last answer.
+    pub fn wait_deadline(&self) -> std::time::SystemTime {
+        let timeout = self.request.service_timeout();
+        let margin = (timeout / 10).min(Duration::from_secs(60));
+        std::time::UNIX_EPOCH + Duration::from_secs(self.first_received_at) + timeout - margin
+    }
+}
+
+pub fn now_epoch_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or_default()
+}
+
 /// A request that cannot be answered: the reason says what was wrong, without echoing values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed request: {0}")]
 pub struct Malformed(pub String);
 
-/// Every request an invocation carries. An SNS record that cannot be read does not stop the
-/// others.
-pub fn parse_invocation(payload: &Value) -> Result<Vec<Result<Request, Malformed>>, Malformed> {
+/// Every request an invocation carries: a bare request, each record of an SNS event, or a
+/// continuation. An SNS record that cannot be read does not stop the others.
+pub fn parse_invocation(payload: &Value) -> Result<Vec<Result<Incoming, Malformed>>, Malformed> {
+    if let Some(continuation) = payload.get(CONTINUATION_KEY) {
+        let incoming: Incoming = serde_json::from_value(continuation.clone())
+            .map_err(|err| Malformed(format!("a continuation that cannot be read ({})", describe(&err))))?;
+        return Ok(vec![Ok(incoming)]);
+    }
+    Ok(parse_requests(payload)?
+        .into_iter()
+        .map(|request| request.map(Incoming::fresh))
+        .collect())
+}
+
+fn parse_requests(payload: &Value) -> Result<Vec<Result<Request, Malformed>>, Malformed> {
     if let Some(records) = payload.get("Records") {
         let records = records
             .as_array()
@@ -250,7 +315,7 @@ pub(crate) mod tests {
     #[test]
     fn a_bare_request_is_one_request() {
         let requests = parse_invocation(&sample_json(RequestType::Update)).unwrap();
-        let request = requests[0].clone().unwrap();
+        let request = requests[0].clone().unwrap().request;
         assert_eq!(request.request_type, RequestType::Update);
         assert_eq!(
             request.physical_id(),
@@ -273,7 +338,7 @@ pub(crate) mod tests {
         ]});
         let requests = parse_invocation(&event).unwrap();
         assert_eq!(requests.len(), 2);
-        assert_eq!(requests[1].as_ref().unwrap().logical_resource_id, "Second");
+        assert_eq!(requests[1].as_ref().unwrap().request.logical_resource_id, "Second");
     }
 
     #[test]
@@ -321,6 +386,28 @@ pub(crate) mod tests {
         assert_eq!(request.service_timeout(), Duration::from_secs(300));
         request.resource_properties["ServiceTimeout"] = json!("soon");
         assert_eq!(request.service_timeout(), DEFAULT_SERVICE_TIMEOUT);
+    }
+
+    #[test]
+    fn a_continuation_carries_the_first_receipt_and_no_secret() {
+        let mut request = sample_request(RequestType::Create);
+        request.resource_properties = json!({"Cluster": "lab", "Password": "hunter2-pw", "Pasword": "typo-pw"});
+        let incoming = Incoming { request, first_received_at: 1_700_000_000, continuations: 2 };
+        let payload = incoming.continuation_payload();
+        assert!(!payload.to_string().contains("hunter2") && !payload.to_string().contains("typo-pw"));
+        let parsed = parse_invocation(&payload).unwrap().remove(0).unwrap();
+        assert_eq!(parsed.first_received_at, 1_700_000_000);
+        assert_eq!(parsed.continuations, 3);
+        assert_eq!(parsed.request.resource_properties, json!({"Cluster": "lab"}));
+    }
+
+    #[test]
+    fn the_wait_is_bounded_by_service_timeout_from_the_first_receipt() {
+        let mut request = sample_request(RequestType::Create);
+        request.resource_properties["ServiceTimeout"] = json!("1800");
+        let incoming = Incoming { request, first_received_at: 1_000, continuations: 0 };
+        let deadline = incoming.wait_deadline().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(deadline, 1_000 + 1800 - 60);
     }
 
     #[test]

@@ -3,14 +3,24 @@
 
 pub mod cluster;
 pub mod common;
+pub mod credentials;
+pub mod role;
+pub mod service;
+pub mod task_definition;
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use tokio::time::Instant;
 
 use crate::Error;
 use crate::aws::Clients;
 use crate::properties::ResourceKind;
 use crate::protocol::redact::SecretScope;
-use crate::protocol::{Deadline, Outcome, Progress, Request, RequestType};
+use crate::protocol::{Deadline, Incoming, Outcome, Progress, Request, RequestType};
 use crate::settings::Settings;
 
 /// What a slice works with: the clients, the settings, the time it has, and where it records
@@ -21,7 +31,28 @@ pub struct SliceContext {
     pub settings: Arc<Settings>,
     pub deadline: Deadline,
     pub progress: Progress,
+    /// The request as received, with when it was first received.
+    pub incoming: Incoming,
     secrets: Arc<Mutex<SecretScope>>,
+}
+
+/// Time kept back, before the invocation's time for work ends, to hand a wait over to a new
+/// invocation.
+const HANDOVER_MARGIN: Duration = Duration::from_secs(5);
+
+/// How a wait ended without failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited<T> {
+    Ready(T),
+    /// This invocation's time ran out; a new invocation continues the request.
+    Continued,
+}
+
+/// One look at what is being waited for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poll<T> {
+    Ready(T),
+    Pending,
 }
 
 impl SliceContext {
@@ -30,14 +61,79 @@ impl SliceContext {
         settings: Arc<Settings>,
         deadline: Deadline,
         progress: Progress,
+        incoming: Incoming,
     ) -> Self {
         SliceContext {
             clients,
             settings,
             deadline,
             progress,
+            incoming,
             secrets: Arc::new(Mutex::new(SecretScope::empty())),
         }
+    }
+
+    /// Polls `check` with backoff (from `first_pause` up to `max_pause`) until it is ready or
+    /// fails. The whole wait, across invocations, is bounded by the resource's ServiceTimeout
+    /// from the request's first receipt; when this invocation's time runs out first, the
+    /// request is handed to a new invocation of this function.
+    pub async fn wait_for<T, F, Fut>(
+        &self,
+        what: &str,
+        first_pause: Duration,
+        max_pause: Duration,
+        mut check: F,
+    ) -> Result<Waited<T>, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, Error>>,
+    {
+        let mut pause = first_pause;
+        loop {
+            if let Poll::Ready(value) = check().await? {
+                return Ok(Waited::Ready(value));
+            }
+            if SystemTime::now() + pause >= self.incoming.wait_deadline() {
+                let waited = crate::protocol::request::now_epoch_secs()
+                    .saturating_sub(self.incoming.first_received_at);
+                return Err(Error::WaitTimedOut {
+                    waiting_for: what.to_owned(),
+                    seconds: waited,
+                });
+            }
+            if Instant::now() + pause + HANDOVER_MARGIN >= self.deadline.answer_by() {
+                self.continue_in_new_invocation(what).await?;
+                return Ok(Waited::Continued);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(max_pause);
+        }
+    }
+
+    /// Re-invokes this function asynchronously with the request (minus secrets) and when it
+    /// was first received; that invocation answers.
+    async fn continue_in_new_invocation(&self, what: &str) -> Result<(), Error> {
+        let function = self.settings.function_name.as_deref().ok_or_else(|| {
+            Error::Unsupported(format!(
+                "cannot go on {what} in a new invocation: AWS_LAMBDA_FUNCTION_NAME is not set"
+            ))
+        })?;
+        let payload = self.incoming.continuation_payload().to_string();
+        self.clients
+            .lambda
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map_err(|err| Error::aws("continuing the wait in a new invocation of", function, err))?;
+        tracing::info!(
+            function,
+            continuations = self.incoming.continuations + 1,
+            "wait handed over to a new invocation: {what}"
+        );
+        Ok(())
     }
 
     /// Keeps a secret learned while working (a password read from SSM) out of every message
@@ -60,6 +156,9 @@ pub async fn run(request: Request, context: SliceContext) -> Result<Outcome, Err
     }
     match kind {
         ResourceKind::FargateCluster => cluster::handle(&request, &context).await,
-        _ => Err(Error::NotImplemented(kind)),
+        ResourceKind::RegistryCredentials => credentials::handle(&request, &context).await,
+        ResourceKind::TaskExecutionRole => role::handle(&request, &context).await,
+        ResourceKind::TaskDefinition => task_definition::handle(&request, &context).await,
+        ResourceKind::FargateService => service::handle(&request, &context).await,
     }
 }

@@ -1,0 +1,372 @@
+//! Checks registry credentials against the registry itself (Docker Registry HTTP API v2), so a
+//! wrong password fails the stack at once instead of as a service that never starts.
+//!
+//! Both challenges registries use are followed: Basic (a self-hosted registry with htpasswd) and
+//! the Bearer token flow (Docker Hub, GHCR, Quay, GitLab): ask the realm for a token with the
+//! credentials, then present it. With an image reference, the manifest is fetched by HEAD, which
+//! proves pull access without downloading it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
+use url::Url;
+
+use crate::properties::SecretString;
+
+/// Manifest media types a pull accepts.
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+/// Longest piece of the registry's answer quoted in a Reason.
+const MAX_QUOTED: usize = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the registry at {registry} refused the username and password (HTTP {status}{})", quote(answer))]
+    Unauthorized { registry: String, status: u16, answer: String },
+    #[error("the registry at {registry} has no manifest {reference} (HTTP 404{}); check VerifyImage", quote(answer))]
+    ManifestNotFound { registry: String, reference: String, answer: String },
+    #[error("the registry at {registry} answered HTTP {status} to {what}{}", quote(answer))]
+    Unexpected { registry: String, what: &'static str, status: u16, answer: String },
+    #[error("the registry at {registry} could not be reached: {cause}")]
+    Unreachable { registry: String, cause: String },
+    #[error("VerifyImage names registry {image_registry}, but RegistryUrl is {registry}")]
+    OtherRegistry { image_registry: String, registry: String },
+    #[error("VerifyImage is not an image reference of the form [host/]repository[:tag|@digest]")]
+    BadReference,
+}
+
+fn quote(answer: &str) -> String {
+    if answer.is_empty() {
+        String::new()
+    } else {
+        format!(": {answer}")
+    }
+}
+
+/// A registry base URL as RegistryUrl gives it: no scheme means https.
+pub fn registry_base(registry_url: &str) -> Result<Url, RegistryError> {
+    let text = if registry_url.contains("://") {
+        registry_url.to_owned()
+    } else {
+        format!("https://{registry_url}")
+    };
+    Url::parse(&text).map_err(|_| RegistryError::Unreachable {
+        registry: registry_url.to_owned(),
+        cause: "RegistryUrl is not a URL".into(),
+    })
+}
+
+/// An image reference split into repository and tag or digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageReference {
+    /// The registry host (and port) when the reference names one.
+    pub host: Option<String>,
+    pub repository: String,
+    /// A tag or a `sha256:` digest.
+    pub reference: String,
+}
+
+impl ImageReference {
+    pub fn parse(image: &str) -> Result<Self, RegistryError> {
+        let (rest, digest) = match image.split_once('@') {
+            Some((rest, digest)) => (rest, Some(digest.to_owned())),
+            None => (image, None),
+        };
+        let (host, path) = match rest.split_once('/') {
+            // The first part is a host when it looks like one (Docker's own rule).
+            Some((first, path)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+                (Some(first.to_owned()), path)
+            }
+            _ => (None, rest),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag.to_owned())),
+            _ => (path, None),
+        };
+        let valid = !repository.is_empty()
+            && repository
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
+        if !valid {
+            return Err(RegistryError::BadReference);
+        }
+        Ok(ImageReference {
+            host,
+            repository: repository.to_owned(),
+            reference: digest.or(tag).unwrap_or_else(|| "latest".to_owned()),
+        })
+    }
+}
+
+/// Verifies credentials against one registry.
+pub struct RegistryCheck<'a> {
+    pub client: &'a reqwest::Client,
+    pub registry_url: &'a str,
+    pub username: &'a SecretString,
+    pub password: &'a SecretString,
+}
+
+impl RegistryCheck<'_> {
+    /// Logs in; with `image`, also checks that its manifest can be pulled.
+    pub async fn verify(&self, image: Option<&str>) -> Result<(), RegistryError> {
+        let base = registry_base(self.registry_url)?;
+        let registry = base.as_str().trim_end_matches('/').to_owned();
+        let image = image.map(ImageReference::parse).transpose()?;
+        if let Some(ImageReference { host: Some(host), .. }) = &image {
+            let base_host = authority(&base);
+            let docker_hub = base_host.ends_with("docker.io") && host.ends_with("docker.io");
+            if *host != base_host && !docker_hub {
+                return Err(RegistryError::OtherRegistry {
+                    image_registry: host.clone(),
+                    registry,
+                });
+            }
+        }
+        let (url, what) = match &image {
+            Some(image) => (
+                join(&base, &format!("v2/{}/manifests/{}", image.repository, image.reference)),
+                "the manifest request",
+            ),
+            None => (join(&base, "v2/"), "the login check"),
+        };
+        let scope = image
+            .as_ref()
+            .map(|image| format!("repository:{}:pull", image.repository));
+
+        let first = self.request(&url, image.is_some(), None, &registry).await?;
+        let answer = match first.status() {
+            StatusCode::UNAUTHORIZED => {
+                let challenge = first
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let authorization = self.authorize(&challenge, scope.as_deref(), &registry).await?;
+                self.request(&url, image.is_some(), Some(&authorization), &registry).await?
+            }
+            _ => first,
+        };
+        let status = answer.status();
+        if status.is_success() {
+            // A registry that lets anyone in proves nothing about the credentials, but it will
+            // let ECS pull too.
+            return Ok(());
+        }
+        let body = short_answer(answer).await;
+        match (status, &image) {
+            (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => Err(RegistryError::Unauthorized {
+                registry,
+                status: status.as_u16(),
+                answer: body,
+            }),
+            (StatusCode::NOT_FOUND, Some(image)) => Err(RegistryError::ManifestNotFound {
+                registry,
+                reference: format!("{}:{}", image.repository, image.reference),
+                answer: body,
+            }),
+            _ => Err(RegistryError::Unexpected {
+                registry,
+                what,
+                status: status.as_u16(),
+                answer: body,
+            }),
+        }
+    }
+
+    async fn request(
+        &self,
+        url: &Url,
+        manifest: bool,
+        authorization: Option<&str>,
+        registry: &str,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let mut request = if manifest {
+            self.client.head(url.clone()).header(ACCEPT, MANIFEST_TYPES)
+        } else {
+            self.client.get(url.clone())
+        };
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        request.send().await.map_err(|err| unreachable(registry, err))
+    }
+
+    /// The Authorization header value the challenge asks for.
+    async fn authorize(&self, challenge: &str, scope: Option<&str>, registry: &str) -> Result<String, RegistryError> {
+        let (scheme, params) = parse_challenge(challenge);
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Ok(basic_authorization(self.username, self.password));
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(RegistryError::Unexpected {
+                registry: registry.to_owned(),
+                what: "the login check (unknown authentication scheme)",
+                status: 401,
+                answer: String::new(),
+            });
+        }
+        let realm = params
+            .iter()
+            .find(|(key, _)| key == "realm")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        let mut token_url = Url::parse(&realm).map_err(|_| RegistryError::Unexpected {
+            registry: registry.to_owned(),
+            what: "the login check (no token realm)",
+            status: 401,
+            answer: String::new(),
+        })?;
+        {
+            let mut query = token_url.query_pairs_mut();
+            if let Some((_, service)) = params.iter().find(|(key, _)| key == "service") {
+                query.append_pair("service", service);
+            }
+            let challenge_scope = params.iter().find(|(key, _)| key == "scope").map(|(_, v)| v.as_str());
+            if let Some(scope) = scope.or(challenge_scope) {
+                query.append_pair("scope", scope);
+            }
+        }
+        let answer = self
+            .client
+            .get(token_url)
+            .header(AUTHORIZATION, basic_authorization(self.username, self.password))
+            .send()
+            .await
+            .map_err(|err| unreachable(registry, err))?;
+        let status = answer.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(RegistryError::Unauthorized {
+                registry: registry.to_owned(),
+                status: status.as_u16(),
+                answer: short_answer(answer).await,
+            });
+        }
+        if !status.is_success() {
+            return Err(RegistryError::Unexpected {
+                registry: registry.to_owned(),
+                what: "the token request",
+                status: status.as_u16(),
+                answer: short_answer(answer).await,
+            });
+        }
+        let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap_or_default()).unwrap_or_default();
+        let token = body["token"]
+            .as_str()
+            .or_else(|| body["access_token"].as_str())
+            .ok_or_else(|| RegistryError::Unexpected {
+                registry: registry.to_owned(),
+                what: "the token request (no token in the answer)",
+                status: status.as_u16(),
+                answer: String::new(),
+            })?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+fn basic_authorization(username: &SecretString, password: &SecretString) -> String {
+    use base64::Engine;
+    let pair = format!("{}:{}", username.expose(), password.expose());
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+/// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"` → scheme and
+/// parameters.
+fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
+    let challenge = challenge.trim();
+    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else { break };
+        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (quoted[..end].to_owned(), &quoted[end + 1..]),
+                None => (quoted.to_owned(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].trim().to_owned(), &after[end..]),
+                None => (after.trim().to_owned(), ""),
+            }
+        };
+        params.push((key, value));
+        rest = remaining.trim_start().trim_start_matches(',').trim_start();
+    }
+    (scheme.to_owned(), params)
+}
+
+fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    url.set_path(&format!("{prefix}/{path}"));
+    url
+}
+
+fn unreachable(registry: &str, err: reqwest::Error) -> RegistryError {
+    RegistryError::Unreachable {
+        registry: registry.to_owned(),
+        cause: crate::aws::describe_error(&err.without_url()),
+    }
+}
+
+async fn short_answer(answer: reqwest::Response) -> String {
+    let text = answer.text().await.unwrap_or_default();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::protocol::response::shorten_middle(&text, MAX_QUOTED)
+}
+
+/// The client the checks use: bounded time, no redirects to other hosts' credentials.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_into_host_repository_and_tag() {
+        let image = ImageReference::parse("ghcr.io/org/app:1.2").unwrap();
+        assert_eq!(image, ImageReference { host: Some("ghcr.io".into()), repository: "org/app".into(), reference: "1.2".into() });
+        let relative = ImageReference::parse("org/app").unwrap();
+        assert_eq!((relative.host, relative.reference.as_str()), (None, "latest"));
+        let local = ImageReference::parse("127.0.0.1:5000/lab/hello:1.0").unwrap();
+        assert_eq!(local.host.as_deref(), Some("127.0.0.1:5000"));
+        let digest = ImageReference::parse("org/app@sha256:abc").unwrap();
+        assert_eq!(digest.reference, "sha256:abc");
+        assert!(ImageReference::parse("Org/App").is_err());
+    }
+
+    #[test]
+    fn challenges_parse_with_quoted_parameters() {
+        let (scheme, params) = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull""#);
+        assert_eq!(scheme, "Bearer");
+        assert_eq!(params[0], ("realm".into(), "https://auth.docker.io/token".into()));
+        assert_eq!(params[1], ("service".into(), "registry.docker.io".into()));
+        assert_eq!(params[2], ("scope".into(), "repository:a/b:pull".into()));
+        let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
+        assert_eq!((scheme.as_str(), params.len()), ("Basic", 1));
+    }
+
+    #[test]
+    fn paths_join_under_a_base_path() {
+        let base = registry_base("https://gitlab.example.com/registry").unwrap();
+        assert_eq!(join(&base, "v2/").as_str(), "https://gitlab.example.com/registry/v2/");
+        assert_eq!(registry_base("ghcr.io").unwrap().as_str(), "https://ghcr.io/");
+    }
+}

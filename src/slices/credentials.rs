@@ -1,0 +1,310 @@
+//! `Custom::RegistryCredentials`: a Secrets Manager secret holding the private registry's
+//! `{"username","password"}` exactly as ECS reads it.
+//!
+//! The password comes inline or from an SSM SecureString parameter. Create and Update first check
+//! the credentials against the registry when RegistryUrl is set. A changed value is a new version
+//! of the same secret; a changed SecretName is a new secret.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::types::Tag as SecretTag;
+use aws_sdk_ssm::types::ParameterType;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::SliceContext;
+use super::common::tag_changes;
+use crate::Error;
+use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
+use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString, Tag};
+use crate::protocol::{Outcome, Request, RequestType};
+use crate::registry::RegistryCheck;
+
+const WHAT: &str = "Secrets Manager secret";
+/// Secrets Manager's default recovery window, used by a Delete whose properties cannot be read.
+const DEFAULT_RECOVERY_DAYS: i64 = 7;
+
+pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    match request.request_type {
+        RequestType::Create | RequestType::Update => create_or_update(request, context).await,
+        RequestType::Delete => delete(request, context).await,
+    }
+}
+
+/// Create, and Update both in place and by replacement: the secret this request names is
+/// adopted when it exists and is ours, made when it does not, and brought in line.
+async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = RegistryCredentialsProperties::parse(request.properties())?;
+    let password = resolve_password(context, &props.password).await?;
+    context.register_secret(props.username.expose());
+    verify_with_registry(&props, &password).await?;
+    let name = secret_name(request, &props);
+    let value = secret_value(&props.username, &password);
+    let secret = match find_secret(context, &name).await? {
+        None => create_secret(request, context, &name, &props, &value).await?,
+        Some(existing) if !is_ours(tag_pairs(&existing), request) => {
+            return Err(Error::NotOurs {
+                what: WHAT,
+                name,
+                logical_id: request.logical_resource_id.clone(),
+            });
+        }
+        Some(existing) => {
+            reconcile(request, context, &existing, &props, &value).await?;
+            existing
+        }
+    };
+    let arn = secret.arn().unwrap_or_default().to_owned();
+    Ok(Outcome::Done {
+        physical_resource_id: arn.clone(),
+        data: BTreeMap::from([
+            ("Arn".to_owned(), arn),
+            ("Name".to_owned(), secret.name().unwrap_or(&name).to_owned()),
+        ]),
+    })
+}
+
+async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let id = request.physical_id();
+    match find_secret(context, id).await? {
+        None => tracing::info!("secret already gone"),
+        Some(secret) if secret.deleted_date().is_some() => tracing::info!("secret already scheduled for deletion"),
+        Some(secret) if !is_ours(tag_pairs(&secret), request) => {
+            tracing::warn!(secret = secret.name().unwrap_or_default(), "secret is not ours (its tags name another stack resource): left untouched");
+        }
+        Some(_) => delete_secret(context, id, recovery_window_days(request)).await?,
+    }
+    Ok(Outcome::Done {
+        physical_resource_id: id.to_owned(),
+        data: BTreeMap::new(),
+    })
+}
+
+fn secret_name(request: &Request, props: &RegistryCredentialsProperties) -> String {
+    props
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| generated_name(request, &[("SecretName", None)], limits::SECRET))
+}
+
+/// The value ECS reads: exactly `{"username","password"}`.
+fn secret_value(username: &SecretString, password: &SecretString) -> SecretString {
+    SecretString::new(json!({"username": username.expose(), "password": password.expose()}).to_string())
+}
+
+/// The password, inline or read (decrypted) from the SSM SecureString parameter. A password read
+/// here is registered as a secret before anything else happens.
+async fn resolve_password(context: &SliceContext, source: &PasswordSource) -> Result<SecretString, Error> {
+    let parameter_name = match source {
+        PasswordSource::Inline(password) => return Ok(password.clone()),
+        PasswordSource::Parameter(name) => name,
+    };
+    let output = context
+        .clients
+        .ssm
+        .get_parameter()
+        .name(parameter_name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|err| Error::aws("reading SSM parameter named by PasswordParameterName", parameter_name, err))?;
+    let parameter = output.parameter.ok_or_else(|| {
+        Error::Unsupported(format!("reading SSM parameter ({parameter_name}): SSM returned no parameter"))
+    })?;
+    let value = parameter.value.unwrap_or_default();
+    context.register_secret(&value);
+    if parameter.r#type != Some(ParameterType::SecureString) {
+        return Err(Error::Unsupported(format!(
+            "PasswordParameterName must name a SecureString parameter; {parameter_name} is not one"
+        )));
+    }
+    if value.is_empty() {
+        return Err(Error::Unsupported(format!("SSM parameter {parameter_name} is empty")));
+    }
+    Ok(SecretString::new(value))
+}
+
+async fn verify_with_registry(props: &RegistryCredentialsProperties, password: &SecretString) -> Result<(), Error> {
+    let Some(registry_url) = props.registry_url.as_deref() else {
+        return Ok(());
+    };
+    if !props.verify_credentials {
+        tracing::info!("VerifyCredentials is false: the credentials are not checked against the registry");
+        return Ok(());
+    }
+    let client = crate::registry::client();
+    RegistryCheck {
+        client: &client,
+        registry_url,
+        username: &props.username,
+        password,
+    }
+    .verify(props.verify_image.as_deref())
+    .await?;
+    tracing::info!(registry = registry_url, "the registry accepted the credentials");
+    Ok(())
+}
+
+/// The one place that decides whether a secret exists: Secrets Manager's
+/// ResourceNotFoundException means it does not. A secret scheduled for deletion still exists.
+async fn find_secret(context: &SliceContext, id: &str) -> Result<Option<DescribeSecretOutput>, Error> {
+    match context.clients.secrets.describe_secret().secret_id(id).send().await {
+        Ok(secret) => Ok(Some(secret)),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
+        Err(err) => Err(Error::aws("describing Secrets Manager secret", id, err)),
+    }
+}
+
+async fn create_secret(
+    request: &Request,
+    context: &SliceContext,
+    name: &str,
+    props: &RegistryCredentialsProperties,
+    value: &SecretString,
+) -> Result<DescribeSecretOutput, Error> {
+    let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
+    let created = context
+        .clients
+        .secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value.expose())
+        .set_kms_key_id(props.kms_key_id.clone())
+        .set_description(props.description.clone())
+        .set_tags(Some(secret_tags(&tags)))
+        .client_request_token(version_token(request, value))
+        .send()
+        .await
+        .map_err(|err| Error::aws("creating Secrets Manager secret", name, err))?;
+    let arn = created.arn().unwrap_or_default().to_owned();
+    context.progress.made(&arn);
+    tracing::info!(secret = name, "secret created");
+    find_secret(context, &arn)
+        .await?
+        .ok_or_else(|| Error::Unsupported(format!("creating Secrets Manager secret ({name}): it vanished right after creation")))
+}
+
+/// Restores a secret scheduled for deletion, and brings description, key, value and tags in line.
+async fn reconcile(
+    request: &Request,
+    context: &SliceContext,
+    secret: &DescribeSecretOutput,
+    props: &RegistryCredentialsProperties,
+    value: &SecretString,
+) -> Result<(), Error> {
+    let secrets = &context.clients.secrets;
+    let arn = secret.arn().unwrap_or_default();
+    let name = secret.name().unwrap_or(arn);
+    if secret.deleted_date().is_some() {
+        secrets
+            .restore_secret()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|err| Error::aws("restoring Secrets Manager secret", name, err))?;
+        tracing::info!(secret = name, "secret was scheduled for deletion and is ours: restored");
+    } else {
+        tracing::info!(secret = name, "secret exists and is ours: adopting it");
+    }
+    let description_changed = props.description.is_some() && props.description.as_deref() != secret.description();
+    let key_changed = props.kms_key_id.is_some() && props.kms_key_id.as_deref() != secret.kms_key_id();
+    if description_changed || key_changed {
+        secrets
+            .update_secret()
+            .secret_id(arn)
+            .set_description(props.description.clone().filter(|_| description_changed))
+            .set_kms_key_id(props.kms_key_id.clone().filter(|_| key_changed))
+            .send()
+            .await
+            .map_err(|err| Error::aws("updating Secrets Manager secret", name, err))?;
+    }
+    let current = secrets
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|err| Error::aws("reading Secrets Manager secret", name, err))?;
+    if current.secret_string() != Some(value.expose()) {
+        secrets
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(value.expose())
+            .client_request_token(version_token(request, value))
+            .send()
+            .await
+            .map_err(|err| Error::aws("writing a new version of Secrets Manager secret", name, err))?;
+        tracing::info!(secret = name, "credentials changed: new secret version written");
+    }
+    let current_tags: Vec<Tag> = tag_pairs(secret).map(|(key, value)| Tag::new(key, value)).collect();
+    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
+    if !to_set.is_empty() {
+        secrets
+            .tag_resource()
+            .secret_id(arn)
+            .set_tags(Some(secret_tags(&to_set)))
+            .send()
+            .await
+            .map_err(|err| Error::aws("tagging Secrets Manager secret", name, err))?;
+    }
+    if !to_remove.is_empty() {
+        secrets
+            .untag_resource()
+            .secret_id(arn)
+            .set_tag_keys(Some(to_remove))
+            .send()
+            .await
+            .map_err(|err| Error::aws("untagging Secrets Manager secret", name, err))?;
+    }
+    Ok(())
+}
+
+/// Deletes with the recovery window the properties give (0: at once, without recovery).
+pub async fn delete_secret(context: &SliceContext, id: &str, recovery_days: i64) -> Result<(), Error> {
+    let call = context.clients.secrets.delete_secret().secret_id(id);
+    let call = if recovery_days == 0 {
+        call.force_delete_without_recovery(true)
+    } else {
+        call.recovery_window_in_days(recovery_days)
+    };
+    match call.send().await {
+        Ok(_) => {
+            tracing::info!(recovery_days, "secret deleted");
+            Ok(())
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+        Err(err) => Err(Error::aws("deleting Secrets Manager secret", id, err)),
+    }
+}
+
+/// RecoveryWindowInDays read leniently: a Delete never fails on properties.
+fn recovery_window_days(request: &Request) -> i64 {
+    RegistryCredentialsProperties::parse(request.properties())
+        .map(|props| i64::from(props.recovery_window_in_days))
+        .unwrap_or(DEFAULT_RECOVERY_DAYS)
+}
+
+/// The version id of a value written for a request: a redelivery of the same request writes no
+/// second version.
+fn version_token(request: &Request, value: &SecretString) -> String {
+    use sha2::{Digest, Sha256};
+    let value_hash: String = Sha256::digest(value.expose().as_bytes())
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    idempotency_token(&[&request.stack_id, &request.logical_resource_id, &request.request_id, &value_hash])
+}
+
+fn secret_tags(tags: &[Tag]) -> Vec<SecretTag> {
+    tags.iter()
+        .map(|tag| SecretTag::builder().key(&tag.key).value(&tag.value).build())
+        .collect()
+}
+
+fn tag_pairs(secret: &DescribeSecretOutput) -> impl Iterator<Item = (&str, &str)> {
+    secret
+        .tags()
+        .iter()
+        .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
+}

@@ -1,0 +1,443 @@
+//! `Custom::TaskExecutionRole`: the role ECS uses to start the task, allowed to read exactly the
+//! registry credentials secret (and decrypt with exactly its keys), nothing more.
+//!
+//! One inline policy holds the secret and key grants; managed policies come only from the
+//! allow-list the environment gives, so a role this product makes can never be an admin.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::{Role, Tag as IamTag};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::SliceContext;
+use super::common::{built, name_from_arn, tag_changes};
+use crate::Error;
+use crate::naming::{generated_name, is_ours, limits, managed_tags, stack_name};
+use crate::properties::{Tag, TaskExecutionRoleProperties};
+use crate::protocol::checks::stack_location;
+use crate::protocol::{Outcome, Request, RequestType};
+
+const WHAT: &str = "IAM role";
+/// The inline policy this product writes and owns.
+pub const INLINE_POLICY_NAME: &str = "ecs-private-auth-registry-credentials";
+
+pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    match request.request_type {
+        RequestType::Create | RequestType::Update => create_or_update(request, context).await,
+        RequestType::Delete => delete(request, context).await,
+    }
+}
+
+async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = TaskExecutionRoleProperties::parse(request.properties())?;
+    let managed_policies = managed_policy_arns(request, context, &props)?;
+    reject_path_change_of_fixed_name(request, &props)?;
+    let name = role_name(request, &props);
+    let role = match find_role(context, &name).await? {
+        None => create_role(request, context, &name, &props, &managed_policies).await?,
+        Some(existing) if !is_ours(tag_pairs(&existing), request) => {
+            return Err(Error::NotOurs {
+                what: WHAT,
+                name,
+                logical_id: request.logical_resource_id.clone(),
+            });
+        }
+        Some(existing) if existing.path() != props.path => {
+            return Err(fixed_name_path_error(&name));
+        }
+        Some(existing) => {
+            tracing::info!(role = %name, "role exists and is ours: adopting it");
+            reconcile(context, &existing, &props, &managed_policies).await?;
+            existing
+        }
+    };
+    Ok(done(&role))
+}
+
+async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let name = name_from_arn(request.physical_id());
+    match find_role(context, name).await? {
+        None => tracing::info!(role = name, "role already gone"),
+        Some(role) if !is_ours(tag_pairs(&role), request) => {
+            tracing::warn!(role = name, "role is not ours (its tags name another stack resource): left untouched");
+        }
+        Some(_) => delete_role(context, name).await?,
+    }
+    Ok(Outcome::Done {
+        physical_resource_id: request.physical_id().to_owned(),
+        data: BTreeMap::new(),
+    })
+}
+
+fn role_name(request: &Request, props: &TaskExecutionRoleProperties) -> String {
+    props.role_name.clone().unwrap_or_else(|| {
+        generated_name(request, &[("RoleName", None), ("Path", Some(&props.path))], limits::IAM_ROLE)
+    })
+}
+
+/// IAM role names are unique across paths: a fixed name cannot be replaced by a role at
+/// another path while the old one exists.
+fn reject_path_change_of_fixed_name(request: &Request, props: &TaskExecutionRoleProperties) -> Result<(), Error> {
+    let (Some(name), Some(old)) = (&props.role_name, &request.old_resource_properties) else {
+        return Ok(());
+    };
+    let Ok(old) = TaskExecutionRoleProperties::parse(old) else {
+        return Ok(());
+    };
+    if old.role_name.as_ref() == Some(name) && old.path != props.path {
+        return Err(fixed_name_path_error(name));
+    }
+    Ok(())
+}
+
+fn fixed_name_path_error(name: &str) -> Error {
+    Error::Unsupported(format!(
+        "Path cannot change while RoleName is fixed: IAM role names are unique across paths, so role {name} cannot be replaced by one at the new path. Omit RoleName (a name is generated) or change it together with Path"
+    ))
+}
+
+/// The managed policies to attach: the properties' list or the default, each of which must be on
+/// the allow-list (`ALLOWED_MANAGED_POLICY_ARNS`, `{partition}` standing for the stack's).
+fn managed_policy_arns(request: &Request, context: &SliceContext, props: &TaskExecutionRoleProperties) -> Result<Vec<String>, Error> {
+    let partition = stack_location(&request.stack_id)
+        .map(|location| location.partition)
+        .unwrap_or_else(|| "aws".to_owned());
+    let allowed: Vec<String> = context
+        .settings
+        .allowed_managed_policy_arns
+        .iter()
+        .map(|arn| arn.replace("{partition}", &partition))
+        .collect();
+    let wanted = match &props.managed_policy_arns {
+        Some(arns) => arns.clone(),
+        None => vec![crate::settings::DEFAULT_MANAGED_POLICY.replace("{partition}", &partition)],
+    };
+    for (index, arn) in wanted.iter().enumerate() {
+        if !allowed.contains(arn) {
+            return Err(Error::Unsupported(format!(
+                "ManagedPolicyArns[{index}] is not on this provider's allow-list (ALLOWED_MANAGED_POLICY_ARNS); allowed: {}",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(wanted)
+}
+
+/// The inline policy: GetSecretValue on exactly the secrets, and Decrypt on exactly the keys
+/// when there are any. No wildcards (the properties reject them).
+pub fn inline_policy(props: &TaskExecutionRoleProperties) -> Value {
+    let mut statements = vec![json!({
+        "Sid": "ReadRegistryCredentials",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": props.secret_arns,
+    })];
+    if !props.kms_key_arns.is_empty() {
+        statements.push(json!({
+            "Sid": "DecryptRegistryCredentials",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": props.kms_key_arns,
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+fn trust_policy() -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string()
+}
+
+/// The one place that decides whether a role exists: IAM's NoSuchEntity means it does not.
+async fn find_role(context: &SliceContext, name: &str) -> Result<Option<Role>, Error> {
+    match context.clients.iam.get_role().role_name(name).send().await {
+        Ok(output) => Ok(output.role),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => Ok(None),
+        Err(err) => Err(Error::aws("reading IAM role", name, err)),
+    }
+}
+
+/// Creates the role with its policies; if a policy cannot be put, the role is removed again so
+/// that nothing is left half-made.
+async fn create_role(
+    request: &Request,
+    context: &SliceContext,
+    name: &str,
+    props: &TaskExecutionRoleProperties,
+    managed_policies: &[String],
+) -> Result<Role, Error> {
+    let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
+    let role = context
+        .clients
+        .iam
+        .create_role()
+        .role_name(name)
+        .path(&props.path)
+        .assume_role_policy_document(trust_policy())
+        .description(format!(
+            "ECS task execution role for {}/{} (ecs-private-auth)",
+            stack_name(&request.stack_id),
+            request.logical_resource_id
+        ))
+        .set_permissions_boundary(props.permissions_boundary.clone())
+        .set_tags(Some(iam_tags(&tags)?))
+        .send()
+        .await
+        .map_err(|err| Error::aws("creating IAM role", name, err))?
+        .role
+        .ok_or_else(|| Error::Unsupported(format!("creating IAM role ({name}): IAM returned no role")))?;
+    context.progress.made(role.arn());
+    tracing::info!(role = name, "role created");
+    if let Err(err) = attach_policies(context, name, props, managed_policies).await {
+        match delete_role(context, name).await {
+            Ok(()) => {
+                context.progress.undone();
+                tracing::warn!(role = name, "role removed again after its policies failed");
+            }
+            Err(undo) => tracing::error!(role = name, error = %undo, "could not remove the half-made role; the Delete that follows will"),
+        }
+        return Err(err);
+    }
+    Ok(role)
+}
+
+async fn attach_policies(context: &SliceContext, name: &str, props: &TaskExecutionRoleProperties, managed_policies: &[String]) -> Result<(), Error> {
+    put_inline_policy(context, name, props).await?;
+    for arn in managed_policies {
+        context
+            .clients
+            .iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
+    }
+    Ok(())
+}
+
+async fn put_inline_policy(context: &SliceContext, name: &str, props: &TaskExecutionRoleProperties) -> Result<(), Error> {
+    context
+        .clients
+        .iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name(INLINE_POLICY_NAME)
+        .policy_document(inline_policy(props).to_string())
+        .send()
+        .await
+        .map_err(|err| Error::aws("putting the inline policy of IAM role", name, err))?;
+    Ok(())
+}
+
+/// Inline policy, managed policies, permissions boundary and user tags, changed where they
+/// differ.
+async fn reconcile(context: &SliceContext, role: &Role, props: &TaskExecutionRoleProperties, managed_policies: &[String]) -> Result<(), Error> {
+    let iam = &context.clients.iam;
+    let name = role.role_name();
+    if current_inline_policy(context, name).await?.as_ref() != Some(&inline_policy(props)) {
+        put_inline_policy(context, name, props).await?;
+    }
+    let attached = attached_policy_arns(context, name).await?;
+    for arn in managed_policies.iter().filter(|arn| !attached.contains(arn)) {
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
+    }
+    for arn in attached.iter().filter(|arn| !managed_policies.contains(arn)) {
+        iam.detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| Error::aws("detaching a managed policy from IAM role", name, err))?;
+    }
+    let boundary = role
+        .permissions_boundary()
+        .and_then(|boundary| boundary.permissions_boundary_arn());
+    match (&props.permissions_boundary, boundary) {
+        (Some(wanted), current) if current != Some(wanted.as_str()) => {
+            iam.put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(wanted)
+                .send()
+                .await
+                .map_err(|err| Error::aws("setting the permissions boundary of IAM role", name, err))?;
+        }
+        (None, Some(_)) => {
+            iam.delete_role_permissions_boundary()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|err| Error::aws("removing the permissions boundary of IAM role", name, err))?;
+        }
+        _ => {}
+    }
+    let current_tags: Vec<Tag> = tag_pairs(role).map(|(key, value)| Tag::new(key, value)).collect();
+    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
+    if !to_set.is_empty() {
+        iam.tag_role()
+            .role_name(name)
+            .set_tags(Some(iam_tags(&to_set)?))
+            .send()
+            .await
+            .map_err(|err| Error::aws("tagging IAM role", name, err))?;
+    }
+    if !to_remove.is_empty() {
+        iam.untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(to_remove))
+            .send()
+            .await
+            .map_err(|err| Error::aws("untagging IAM role", name, err))?;
+    }
+    Ok(())
+}
+
+/// The inline policy as IAM holds it (GetRolePolicy returns it URL-encoded), or None.
+async fn current_inline_policy(context: &SliceContext, name: &str) -> Result<Option<Value>, Error> {
+    match context.clients.iam.get_role_policy().role_name(name).policy_name(INLINE_POLICY_NAME).send().await {
+        Ok(output) => {
+            let document = output.policy_document();
+            let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+            Ok(serde_json::from_str(document).or_else(|_| serde_json::from_str(&decoded)).ok())
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => Ok(None),
+        Err(err) => Err(Error::aws("reading the inline policy of IAM role", name, err)),
+    }
+}
+
+async fn attached_policy_arns(context: &SliceContext, name: &str) -> Result<Vec<String>, Error> {
+    let pages: Vec<_> = context
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    pages
+        .into_iter()
+        .map(|item| {
+            item.map(|policy| policy.policy_arn().unwrap_or_default().to_owned())
+                .map_err(|err| Error::aws("listing the managed policies of IAM role", name, err))
+        })
+        .collect()
+}
+
+async fn inline_policy_names(context: &SliceContext, name: &str) -> Result<Vec<String>, Error> {
+    let pages: Vec<_> = context
+        .clients
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    pages
+        .into_iter()
+        .map(|item| item.map_err(|err| Error::aws("listing the inline policies of IAM role", name, err)))
+        .collect()
+}
+
+/// Detaches and deletes every policy, then deletes the role. "Not found" at any step means that
+/// step is done.
+pub async fn delete_role(context: &SliceContext, name: &str) -> Result<(), Error> {
+    let iam = &context.clients.iam;
+    for arn in attached_policy_arns(context, name).await? {
+        if let Err(err) = iam.detach_role_policy().role_name(name).policy_arn(&arn).send().await {
+            if !is_no_such_entity(&err) {
+                return Err(Error::aws("detaching a managed policy from IAM role", name, err));
+            }
+        }
+    }
+    for policy in inline_policy_names(context, name).await? {
+        if let Err(err) = iam.delete_role_policy().role_name(name).policy_name(&policy).send().await {
+            if !is_no_such_entity(&err) {
+                return Err(Error::aws("deleting the inline policy of IAM role", name, err));
+            }
+        }
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => {
+            tracing::info!(role = name, "role deleted");
+            Ok(())
+        }
+        Err(err) if is_no_such_entity(&err) => Ok(()),
+        Err(err) => Err(Error::aws("deleting IAM role", name, err)),
+    }
+}
+
+fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "NoSuchEntity")
+}
+
+fn done(role: &Role) -> Outcome {
+    Outcome::Done {
+        physical_resource_id: role.arn().to_owned(),
+        data: BTreeMap::from([
+            ("Arn".to_owned(), role.arn().to_owned()),
+            ("Name".to_owned(), role.role_name().to_owned()),
+        ]),
+    }
+}
+
+fn iam_tags(tags: &[Tag]) -> Result<Vec<IamTag>, Error> {
+    tags.iter()
+        .map(|tag| built("an IAM tag", IamTag::builder().key(&tag.key).value(&tag.value).build()))
+        .collect()
+}
+
+fn tag_pairs(role: &Role) -> impl Iterator<Item = (&str, &str)> {
+    role.tags().iter().map(|tag| (tag.key(), tag.value()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(value: Value) -> TaskExecutionRoleProperties {
+        TaskExecutionRoleProperties::parse(&value).unwrap()
+    }
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf";
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    #[test]
+    fn the_policy_grants_exactly_the_secrets_and_no_kms_without_keys() {
+        let policy = inline_policy(&props(json!({"SecretArns": [SECRET]})));
+        assert_eq!(
+            policy,
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadRegistryCredentials", "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET]}]})
+        );
+    }
+
+    #[test]
+    fn keys_add_exactly_one_decrypt_statement() {
+        let policy = inline_policy(&props(json!({"SecretArns": [SECRET], "KmsKeyArns": [KEY]})));
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[1]["Action"], "kms:Decrypt");
+        assert_eq!(statements[1]["Resource"], json!([KEY]));
+        assert!(!policy.to_string().contains('*'));
+    }
+}

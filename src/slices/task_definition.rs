@@ -1,0 +1,396 @@
+//! `Custom::TaskDefinition`: a Fargate task definition revision whose containers may pull from a
+//! private registry with `repositoryCredentials`.
+//!
+//! Revisions are immutable: any change but Tags registers a new revision (a new physical id), and
+//! CloudFormation's Delete of the old id deregisters and deletes the old revision. Every revision
+//! carries a fingerprint of its content as a tag, so that a redelivered request or a rollback
+//! adopts the ACTIVE revision of ours with the same content instead of registering another.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition as EcsContainer, CpuArchitecture as EcsCpuArchitecture,
+    KeyValuePair, LogConfiguration as EcsLogConfiguration, LogDriver, NetworkMode, OsFamily,
+    PortMapping as EcsPortMapping, RepositoryCredentials, RuntimePlatform, SortOrder,
+    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::SliceContext;
+use super::common::tag_changes;
+use crate::Error;
+use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
+use crate::properties::{ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties};
+use crate::protocol::{Outcome, Request, RequestType};
+
+const WHAT: &str = "ECS task definition family";
+/// The tag holding a revision's content fingerprint.
+pub const TAG_CONTENT: &str = "ecs-private-auth:content";
+/// How many of a family's newest ACTIVE revisions are searched for one to adopt.
+const ADOPTION_SEARCH_DEPTH: usize = 25;
+
+/// A task definition revision with the tags ECS returns beside it.
+struct Revision {
+    definition: TaskDefinition,
+    tags: Vec<Tag>,
+}
+
+pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    match request.request_type {
+        RequestType::Create => create(request, context).await,
+        RequestType::Update => update(request, context).await,
+        RequestType::Delete => delete(request, context).await,
+    }
+}
+
+async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = TaskDefinitionProperties::parse(request.properties())?;
+    let revision = adopt_or_register(request, context, &props).await?;
+    Ok(done(&revision.definition))
+}
+
+/// A Tags-only change is made in place on the current revision; anything else is a new revision
+/// (or an adopted one with the same content).
+async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let props = TaskDefinitionProperties::parse(request.properties())?;
+    let fingerprint = content_fingerprint(&props);
+    if let Some(current) = find_revision(context, request.physical_id()).await? {
+        let same_content = tag_value(&current.tags, TAG_CONTENT) == Some(fingerprint.as_str());
+        if same_content && is_ours(pairs(&current.tags), request) && is_active(&current.definition) {
+            retag(context, &current, &props).await?;
+            return Ok(done(&current.definition));
+        }
+    }
+    let revision = adopt_or_register(request, context, &props).await?;
+    Ok(done(&revision.definition))
+}
+
+async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    let arn = request.physical_id();
+    match find_revision(context, arn).await? {
+        None => tracing::info!("task definition revision already gone"),
+        Some(revision) if !is_ours(pairs(&revision.tags), request) => {
+            tracing::warn!("task definition revision is not ours (its tags name another stack resource): left untouched");
+        }
+        Some(revision) => delete_revision(context, &revision.definition).await?,
+    }
+    Ok(Outcome::Done {
+        physical_resource_id: arn.to_owned(),
+        data: BTreeMap::new(),
+    })
+}
+
+async fn adopt_or_register(request: &Request, context: &SliceContext, props: &TaskDefinitionProperties) -> Result<Revision, Error> {
+    let fingerprint = content_fingerprint(props);
+    let active = active_revisions(context, &props.family).await?;
+    if let Some(newest) = active.first() {
+        if !is_ours(pairs(&newest.tags), request) {
+            return Err(Error::NotOurs {
+                what: WHAT,
+                name: props.family.clone(),
+                logical_id: request.logical_resource_id.clone(),
+            });
+        }
+    }
+    if let Some(existing) = active
+        .into_iter()
+        .find(|revision| is_ours(pairs(&revision.tags), request) && tag_value(&revision.tags, TAG_CONTENT) == Some(fingerprint.as_str()))
+    {
+        tracing::info!(arn = existing.definition.task_definition_arn().unwrap_or_default(), "an ACTIVE revision of ours has this content: adopting it");
+        retag(context, &existing, props).await?;
+        return Ok(existing);
+    }
+    register(request, context, props, &fingerprint).await
+}
+
+async fn register(request: &Request, context: &SliceContext, props: &TaskDefinitionProperties, fingerprint: &str) -> Result<Revision, Error> {
+    let mut tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
+    tags.push(Tag::new(TAG_CONTENT, fingerprint));
+    let output = context
+        .clients
+        .ecs
+        .register_task_definition()
+        .family(&props.family)
+        .cpu(props.cpu.to_string())
+        .memory(props.memory.to_string())
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .cpu_architecture(match props.cpu_architecture {
+                    CpuArchitecture::X86_64 => EcsCpuArchitecture::X8664,
+                    CpuArchitecture::Arm64 => EcsCpuArchitecture::Arm64,
+                })
+                .operating_system_family(OsFamily::Linux)
+                .build(),
+        )
+        .execution_role_arn(&props.execution_role_arn)
+        .set_task_role_arn(props.task_role_arn.clone())
+        .set_container_definitions(Some(props.container_definitions.iter().map(ecs_container).collect()))
+        .set_tags(Some(ecs_tags(&tags)))
+        .send()
+        .await
+        .map_err(|err| Error::aws("registering ECS task definition", &props.family, err))?;
+    let definition = output
+        .task_definition
+        .ok_or_else(|| Error::Unsupported(format!("registering ECS task definition ({}): ECS returned no task definition", props.family)))?;
+    context.progress.made(definition.task_definition_arn().unwrap_or_default());
+    tracing::info!(arn = definition.task_definition_arn().unwrap_or_default(), "task definition revision registered");
+    Ok(Revision { definition, tags })
+}
+
+/// User tags of a revision brought in line (the only change made in place).
+async fn retag(context: &SliceContext, revision: &Revision, props: &TaskDefinitionProperties) -> Result<(), Error> {
+    let arn = revision.definition.task_definition_arn().unwrap_or_default();
+    let (to_set, to_remove) = tag_changes(&revision.tags, &props.tags);
+    let ecs = &context.clients.ecs;
+    if !to_set.is_empty() {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs_tags(&to_set)))
+            .send()
+            .await
+            .map_err(|err| Error::aws("tagging ECS task definition", arn, err))?;
+    }
+    if !to_remove.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(to_remove))
+            .send()
+            .await
+            .map_err(|err| Error::aws("untagging ECS task definition", arn, err))?;
+    }
+    Ok(())
+}
+
+/// The one place that decides whether a revision exists: ECS answers a ClientException for a
+/// revision it does not know, and a revision being deleted is as good as gone.
+async fn find_revision(context: &SliceContext, arn: &str) -> Result<Option<Revision>, Error> {
+    let output = match context
+        .clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_client_exception()) => return Ok(None),
+        Err(err) => return Err(Error::aws("describing ECS task definition", arn, err)),
+    };
+    let tags = output
+        .tags()
+        .iter()
+        .filter_map(|tag| Some(Tag::new(tag.key()?, tag.value().unwrap_or_default())))
+        .collect();
+    Ok(output
+        .task_definition
+        .filter(|definition| definition.status() != Some(&TaskDefinitionStatus::DeleteInProgress))
+        .map(|definition| Revision { definition, tags }))
+}
+
+/// The family's newest ACTIVE revisions, newest first, with their tags.
+async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Revision>, Error> {
+    let mut pages = context
+        .clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .into_paginator()
+        .items()
+        .send();
+    let mut arns = Vec::new();
+    while arns.len() < ADOPTION_SEARCH_DEPTH {
+        match pages.next().await {
+            Some(Ok(arn)) => arns.push(arn),
+            Some(Err(err)) => return Err(Error::aws("listing ECS task definitions", family, err)),
+            None => break,
+        }
+    }
+    let mut revisions = Vec::new();
+    // family_prefix matches "web" and "web-api" alike: keep exactly this family.
+    for arn in arns.iter().filter(|arn| family_of(arn) == family) {
+        if let Some(revision) = find_revision(context, arn).await? {
+            revisions.push(revision);
+        }
+    }
+    Ok(revisions)
+}
+
+/// Deregisters the revision (if still ACTIVE), then deletes it.
+pub async fn delete_revision(context: &SliceContext, definition: &TaskDefinition) -> Result<(), Error> {
+    let arn = definition.task_definition_arn().unwrap_or_default();
+    let ecs = &context.clients.ecs;
+    if is_active(definition) {
+        ecs.deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|err| Error::aws("deregistering ECS task definition", arn, err))?;
+    }
+    let output = ecs
+        .delete_task_definitions()
+        .task_definitions(arn)
+        .send()
+        .await
+        .map_err(|err| Error::aws("deleting ECS task definition", arn, err))?;
+    if let Some(failure) = output.failures().first() {
+        return Err(Error::Unsupported(format!(
+            "deleting ECS task definition ({arn}): {} {}",
+            failure.reason().unwrap_or("failed"),
+            failure.detail().unwrap_or_default()
+        )));
+    }
+    tracing::info!(arn, "task definition revision deregistered and deleted");
+    Ok(())
+}
+
+/// A stable fingerprint of everything that makes a revision (all but Tags).
+pub fn content_fingerprint(props: &TaskDefinitionProperties) -> String {
+    let containers: Vec<_> = props
+        .container_definitions
+        .iter()
+        .map(|container| {
+            json!({
+                "name": container.name,
+                "image": container.image,
+                "credentials": container.credentials_parameter,
+                "essential": container.essential,
+                "ports": container.port_mappings.iter().map(|p| json!([p.container_port, p.protocol.as_str()])).collect::<Vec<_>>(),
+                "environment": container.environment.iter().map(|kv| json!([kv.name, kv.value])).collect::<Vec<_>>(),
+                "command": container.command,
+                "entryPoint": container.entry_point,
+                "log": container.log_configuration.as_ref().map(|log| json!([log.log_driver, log.options])),
+            })
+        })
+        .collect();
+    let content = json!({
+        "family": props.family,
+        "cpu": props.cpu,
+        "memory": props.memory,
+        "executionRoleArn": props.execution_role_arn,
+        "taskRoleArn": props.task_role_arn,
+        "cpuArchitecture": props.cpu_architecture.as_str(),
+        "containers": containers,
+    });
+    Sha256::digest(content.to_string().as_bytes())
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn ecs_container(container: &ContainerDefinition) -> EcsContainer {
+    EcsContainer::builder()
+        .name(&container.name)
+        .image(&container.image)
+        .set_essential(container.essential)
+        .set_repository_credentials(container.credentials_parameter.as_ref().map(|parameter| {
+            RepositoryCredentials::builder()
+                .credentials_parameter(parameter)
+                .build()
+                .unwrap_or_else(|_| unreachable!("credentials_parameter is set"))
+        }))
+        .set_port_mappings(Some(
+            container
+                .port_mappings
+                .iter()
+                .map(|mapping| {
+                    EcsPortMapping::builder()
+                        .container_port(i32::from(mapping.container_port))
+                        .protocol(match mapping.protocol {
+                            Protocol::Tcp => TransportProtocol::Tcp,
+                            Protocol::Udp => TransportProtocol::Udp,
+                        })
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_environment(Some(
+            container
+                .environment
+                .iter()
+                .map(|pair| KeyValuePair::builder().name(&pair.name).value(&pair.value).build())
+                .collect(),
+        ))
+        .set_command((!container.command.is_empty()).then(|| container.command.clone()))
+        .set_entry_point((!container.entry_point.is_empty()).then(|| container.entry_point.clone()))
+        .set_log_configuration(container.log_configuration.as_ref().and_then(|log| {
+            EcsLogConfiguration::builder()
+                .log_driver(LogDriver::from(log.log_driver.as_str()))
+                .set_options(Some(log.options.clone().into_iter().collect()))
+                .build()
+                .ok()
+        }))
+        .build()
+}
+
+fn done(definition: &TaskDefinition) -> Outcome {
+    let arn = definition.task_definition_arn().unwrap_or_default().to_owned();
+    Outcome::Done {
+        physical_resource_id: arn.clone(),
+        data: BTreeMap::from([
+            ("Arn".to_owned(), arn),
+            ("Family".to_owned(), definition.family().unwrap_or_default().to_owned()),
+            ("Revision".to_owned(), definition.revision().to_string()),
+        ]),
+    }
+}
+
+fn is_active(definition: &TaskDefinition) -> bool {
+    definition.status() == Some(&TaskDefinitionStatus::Active)
+}
+
+/// `arn:aws:ecs:…:task-definition/web:3` → `web`.
+fn family_of(arn: &str) -> &str {
+    let revision = arn.rsplit('/').next().unwrap_or(arn);
+    revision.rsplit_once(':').map_or(revision, |(family, _)| family)
+}
+
+fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|tag| tag.key == key).map(|tag| tag.value.as_str())
+}
+
+fn pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter()
+        .filter(|tag| tag.key == TAG_STACK_ID || tag.key == TAG_LOGICAL_ID)
+        .map(|tag| (tag.key.as_str(), tag.value.as_str()))
+}
+
+fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
+    tags.iter()
+        .map(|tag| aws_sdk_ecs::types::Tag::builder().key(&tag.key).value(&tag.value).build())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(image: &str, tags: serde_json::Value) -> TaskDefinitionProperties {
+        TaskDefinitionProperties::parse(&json!({
+            "Family": "web",
+            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/ecs-private-auth/exec",
+            "ContainerDefinitions": [{"Name": "app", "Image": image}],
+            "Tags": tags,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn tags_do_not_change_the_fingerprint_but_content_does() {
+        let base = content_fingerprint(&props("app:1", json!([])));
+        assert_eq!(base, content_fingerprint(&props("app:1", json!([{"Key": "team", "Value": "a"}]))));
+        assert_ne!(base, content_fingerprint(&props("app:2", json!([]))));
+    }
+
+    #[test]
+    fn families_come_from_revision_arns() {
+        assert_eq!(family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12"), "web-api");
+    }
+}
