@@ -6,6 +6,7 @@
 pub mod lab;
 pub mod moto;
 pub mod receiver;
+pub mod registry;
 pub mod runtime_api;
 
 use std::path::PathBuf;
