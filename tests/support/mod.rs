@@ -5,6 +5,7 @@
 
 pub mod lab;
 pub mod moto;
+pub mod network;
 pub mod receiver;
 pub mod registry;
 pub mod runtime_api;
