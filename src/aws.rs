@@ -10,11 +10,16 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// with a bounded number of attempts.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The retry policy every client uses.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+}
+
 /// Loads the configuration from the environment (`AWS_ENDPOINT_URL` points every client at a
 /// local emulator) with the product's retry and timeout policy.
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(retry_config())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

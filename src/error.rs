@@ -11,9 +11,6 @@ pub enum Error {
     #[error("ResourceType {0} is not supported; this provider supports {list}", list = ResourceKind::supported_list())]
     UnsupportedResourceType(String),
 
-    #[error("{0} is not implemented yet")]
-    NotImplemented(ResourceKind),
-
     /// An AWS call failed: "creating ECS cluster (lab): AccessDeniedException: …".
     #[error("{action} ({name}): {cause}")]
     Aws {

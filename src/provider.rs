@@ -138,7 +138,7 @@ impl Provider {
         let span = request_span(request);
         async {
             if let Err(rejection) = check_request(
-                &request,
+                request,
                 identity,
                 &self.settings.allowed_response_url_prefixes,
             ) {

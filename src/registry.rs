@@ -21,16 +21,41 @@ const MAX_QUOTED: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
-    #[error("the registry at {registry} refused the username and password (HTTP {status}{})", quote(answer))]
-    Unauthorized { registry: String, status: u16, answer: String },
-    #[error("the registry at {registry} has no manifest {reference} (HTTP 404{}); check VerifyImage", quote(answer))]
-    ManifestNotFound { registry: String, reference: String, answer: String },
-    #[error("the registry at {registry} answered HTTP {status} to {what}{}", quote(answer))]
-    Unexpected { registry: String, what: &'static str, status: u16, answer: String },
+    #[error(
+        "the registry at {registry} refused the username and password (HTTP {status}{})",
+        quote(answer)
+    )]
+    Unauthorized {
+        registry: String,
+        status: u16,
+        answer: String,
+    },
+    #[error(
+        "the registry at {registry} has no manifest {reference} (HTTP 404{}); check VerifyImage",
+        quote(answer)
+    )]
+    ManifestNotFound {
+        registry: String,
+        reference: String,
+        answer: String,
+    },
+    #[error(
+        "the registry at {registry} answered HTTP {status} to {what}{}",
+        quote(answer)
+    )]
+    Unexpected {
+        registry: String,
+        what: &'static str,
+        status: u16,
+        answer: String,
+    },
     #[error("the registry at {registry} could not be reached: {cause}")]
     Unreachable { registry: String, cause: String },
     #[error("VerifyImage names registry {image_registry}, but RegistryUrl is {registry}")]
-    OtherRegistry { image_registry: String, registry: String },
+    OtherRegistry {
+        image_registry: String,
+        registry: String,
+    },
     #[error("VerifyImage is not an image reference of the form [host/]repository[:tag|@digest]")]
     BadReference,
 }
@@ -74,7 +99,9 @@ impl ImageReference {
         };
         let (host, path) = match rest.split_once('/') {
             // The first part is a host when it looks like one (Docker's own rule).
-            Some((first, path)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            Some((first, path))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
                 (Some(first.to_owned()), path)
             }
             _ => (None, rest),
@@ -112,7 +139,10 @@ impl RegistryCheck<'_> {
         let base = registry_base(self.registry_url)?;
         let registry = base.as_str().trim_end_matches('/').to_owned();
         let image = image.map(ImageReference::parse).transpose()?;
-        if let Some(ImageReference { host: Some(host), .. }) = &image {
+        if let Some(ImageReference {
+            host: Some(host), ..
+        }) = &image
+        {
             let base_host = authority(&base);
             let docker_hub = base_host.ends_with("docker.io") && host.ends_with("docker.io");
             if *host != base_host && !docker_hub {
@@ -124,7 +154,10 @@ impl RegistryCheck<'_> {
         }
         let (url, what) = match &image {
             Some(image) => (
-                join(&base, &format!("v2/{}/manifests/{}", image.repository, image.reference)),
+                join(
+                    &base,
+                    &format!("v2/{}/manifests/{}", image.repository, image.reference),
+                ),
                 "the manifest request",
             ),
             None => (join(&base, "v2/"), "the login check"),
@@ -142,8 +175,11 @@ impl RegistryCheck<'_> {
                     .and_then(|value| value.to_str().ok())
                     .unwrap_or_default()
                     .to_owned();
-                let authorization = self.authorize(&challenge, scope.as_deref(), &registry).await?;
-                self.request(&url, image.is_some(), Some(&authorization), &registry).await?
+                let authorization = self
+                    .authorize(&challenge, scope.as_deref(), &registry)
+                    .await?;
+                self.request(&url, image.is_some(), Some(&authorization), &registry)
+                    .await?
             }
             _ => first,
         };
@@ -155,11 +191,13 @@ impl RegistryCheck<'_> {
         }
         let body = short_answer(answer).await;
         match (status, &image) {
-            (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => Err(RegistryError::Unauthorized {
-                registry,
-                status: status.as_u16(),
-                answer: body,
-            }),
+            (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => {
+                Err(RegistryError::Unauthorized {
+                    registry,
+                    status: status.as_u16(),
+                    answer: body,
+                })
+            }
             (StatusCode::NOT_FOUND, Some(image)) => Err(RegistryError::ManifestNotFound {
                 registry,
                 reference: format!("{}:{}", image.repository, image.reference),
@@ -189,11 +227,19 @@ impl RegistryCheck<'_> {
         if let Some(authorization) = authorization {
             request = request.header(AUTHORIZATION, authorization);
         }
-        request.send().await.map_err(|err| unreachable(registry, err))
+        request
+            .send()
+            .await
+            .map_err(|err| unreachable(registry, err))
     }
 
     /// The Authorization header value the challenge asks for.
-    async fn authorize(&self, challenge: &str, scope: Option<&str>, registry: &str) -> Result<String, RegistryError> {
+    async fn authorize(
+        &self,
+        challenge: &str,
+        scope: Option<&str>,
+        registry: &str,
+    ) -> Result<String, RegistryError> {
         let (scheme, params) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
             return Ok(basic_authorization(self.username, self.password));
@@ -222,7 +268,10 @@ impl RegistryCheck<'_> {
             if let Some((_, service)) = params.iter().find(|(key, _)| key == "service") {
                 query.append_pair("service", service);
             }
-            let challenge_scope = params.iter().find(|(key, _)| key == "scope").map(|(_, v)| v.as_str());
+            let challenge_scope = params
+                .iter()
+                .find(|(key, _)| key == "scope")
+                .map(|(_, v)| v.as_str());
             if let Some(scope) = scope.or(challenge_scope) {
                 query.append_pair("scope", scope);
             }
@@ -230,7 +279,10 @@ impl RegistryCheck<'_> {
         let answer = self
             .client
             .get(token_url)
-            .header(AUTHORIZATION, basic_authorization(self.username, self.password))
+            .header(
+                AUTHORIZATION,
+                basic_authorization(self.username, self.password),
+            )
             .send()
             .await
             .map_err(|err| unreachable(registry, err))?;
@@ -250,7 +302,8 @@ impl RegistryCheck<'_> {
                 answer: short_answer(answer).await,
             });
         }
-        let body: serde_json::Value = serde_json::from_str(&answer.text().await.unwrap_or_default()).unwrap_or_default();
+        let body: serde_json::Value =
+            serde_json::from_str(&answer.text().await.unwrap_or_default()).unwrap_or_default();
         let token = body["token"]
             .as_str()
             .or_else(|| body["access_token"].as_str())
@@ -267,7 +320,10 @@ impl RegistryCheck<'_> {
 fn basic_authorization(username: &SecretString, password: &SecretString) -> String {
     use base64::Engine;
     let pair = format!("{}:{}", username.expose(), password.expose());
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"` → scheme and
@@ -278,8 +334,14 @@ fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
     let mut params = Vec::new();
     let mut rest = rest.trim();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else { break };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
             match quoted.find('"') {
@@ -342,9 +404,19 @@ mod tests {
     #[test]
     fn image_references_split_into_host_repository_and_tag() {
         let image = ImageReference::parse("ghcr.io/org/app:1.2").unwrap();
-        assert_eq!(image, ImageReference { host: Some("ghcr.io".into()), repository: "org/app".into(), reference: "1.2".into() });
+        assert_eq!(
+            image,
+            ImageReference {
+                host: Some("ghcr.io".into()),
+                repository: "org/app".into(),
+                reference: "1.2".into()
+            }
+        );
         let relative = ImageReference::parse("org/app").unwrap();
-        assert_eq!((relative.host, relative.reference.as_str()), (None, "latest"));
+        assert_eq!(
+            (relative.host, relative.reference.as_str()),
+            (None, "latest")
+        );
         let local = ImageReference::parse("127.0.0.1:5000/lab/hello:1.0").unwrap();
         assert_eq!(local.host.as_deref(), Some("127.0.0.1:5000"));
         let digest = ImageReference::parse("org/app@sha256:abc").unwrap();
@@ -354,9 +426,14 @@ mod tests {
 
     #[test]
     fn challenges_parse_with_quoted_parameters() {
-        let (scheme, params) = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull""#);
+        let (scheme, params) = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull""#,
+        );
         assert_eq!(scheme, "Bearer");
-        assert_eq!(params[0], ("realm".into(), "https://auth.docker.io/token".into()));
+        assert_eq!(
+            params[0],
+            ("realm".into(), "https://auth.docker.io/token".into())
+        );
         assert_eq!(params[1], ("service".into(), "registry.docker.io".into()));
         assert_eq!(params[2], ("scope".into(), "repository:a/b:pull".into()));
         let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
@@ -366,7 +443,13 @@ mod tests {
     #[test]
     fn paths_join_under_a_base_path() {
         let base = registry_base("https://gitlab.example.com/registry").unwrap();
-        assert_eq!(join(&base, "v2/").as_str(), "https://gitlab.example.com/registry/v2/");
-        assert_eq!(registry_base("ghcr.io").unwrap().as_str(), "https://ghcr.io/");
+        assert_eq!(
+            join(&base, "v2/").as_str(),
+            "https://gitlab.example.com/registry/v2/"
+        );
+        assert_eq!(
+            registry_base("ghcr.io").unwrap().as_str(),
+            "https://ghcr.io/"
+        );
     }
 }

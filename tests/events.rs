@@ -48,6 +48,7 @@ fn every_slice_has_a_valid_event_for_every_request_type_bare_and_through_sns() {
                 let request = requests[0]
                     .as_ref()
                     .unwrap_or_else(|err| panic!("{name}: {err}"));
+                let request = &request.request;
                 assert_eq!(request.request_type, request_type, "{name}");
                 assert_eq!(
                     ResourceKind::from_resource_type(&request.resource_type),

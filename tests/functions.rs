@@ -375,7 +375,7 @@ async fn neither_the_password_nor_the_signature_is_ever_logged_or_answered() {
         "Create",
         "Custom::RegistryCredentials",
         "Credentials",
-        json!({"Username": USERNAME, "Password": PASSWORD, "RegistryUrl": "https://ghcr.io"}),
+        json!({"Username": USERNAME, "Password": PASSWORD, "RegistryUrl": "http://127.0.0.1:9"}),
         &harness.receiver.url("Credentials"),
     );
     let misspelled = cfn_request(

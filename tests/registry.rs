@@ -36,7 +36,10 @@ async fn start_token_registry() -> TokenRegistry {
     let app = Router::new()
         .route("/token", get(token))
         .route("/v2/", get(api))
-        .route("/v2/org/app/manifests/{reference}", get(manifest).head(manifest))
+        .route(
+            "/v2/org/app/manifests/{reference}",
+            get(manifest).head(manifest),
+        )
         .with_state(realm);
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     TokenRegistry { url, server }
@@ -46,17 +49,26 @@ fn challenge(realm: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         "www-authenticate",
-        format!(r#"Bearer realm="{realm}",service="tests.registry""#).parse().unwrap(),
+        format!(r#"Bearer realm="{realm}",service="tests.registry""#)
+            .parse()
+            .unwrap(),
     );
     headers
 }
 
 async fn token(headers: HeaderMap, uri: axum::http::Uri) -> impl IntoResponse {
-    let service_ok = uri.query().unwrap_or_default().split('&').any(|pair| pair == "service=tests.registry");
+    let service_ok = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .any(|pair| pair == "service=tests.registry");
     if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(BASIC) && service_ok {
         (StatusCode::OK, format!(r#"{{"token":"{TOKEN}"}}"#))
     } else {
-        (StatusCode::UNAUTHORIZED, r#"{"details":"incorrect username or password"}"#.to_owned())
+        (
+            StatusCode::UNAUTHORIZED,
+            r#"{"details":"incorrect username or password"}"#.to_owned(),
+        )
     }
 }
 
@@ -65,51 +77,93 @@ fn bearer_ok(headers: &HeaderMap) -> bool {
 }
 
 async fn api(State(realm): State<Arc<String>>, headers: HeaderMap) -> impl IntoResponse {
-    if bearer_ok(&headers) { (StatusCode::OK, HeaderMap::new()) } else { (StatusCode::UNAUTHORIZED, challenge(&realm)) }
+    if bearer_ok(&headers) {
+        (StatusCode::OK, HeaderMap::new())
+    } else {
+        (StatusCode::UNAUTHORIZED, challenge(&realm))
+    }
 }
 
-async fn manifest(State(realm): State<Arc<String>>, axum::extract::Path(reference): axum::extract::Path<String>, headers: HeaderMap) -> impl IntoResponse {
+async fn manifest(
+    State(realm): State<Arc<String>>,
+    axum::extract::Path(reference): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
     if !bearer_ok(&headers) {
         return (StatusCode::UNAUTHORIZED, challenge(&realm));
     }
-    if reference == "1.2" { (StatusCode::OK, HeaderMap::new()) } else { (StatusCode::NOT_FOUND, HeaderMap::new()) }
+    if reference == "1.2" {
+        (StatusCode::OK, HeaderMap::new())
+    } else {
+        (StatusCode::NOT_FOUND, HeaderMap::new())
+    }
 }
 
-async fn check(registry: &TokenRegistry, password: &str, image: Option<&str>) -> Result<(), RegistryError> {
+async fn check(
+    registry: &TokenRegistry,
+    password: &str,
+    image: Option<&str>,
+) -> Result<(), RegistryError> {
     let client = reqwest::Client::new();
     let username = SecretString::new("robot");
     let password = SecretString::new(password);
-    RegistryCheck { client: &client, registry_url: &registry.url, username: &username, password: &password }
-        .verify(image)
-        .await
+    RegistryCheck {
+        client: &client,
+        registry_url: &registry.url,
+        username: &username,
+        password: &password,
+    }
+    .verify(image)
+    .await
 }
 
 #[tokio::test]
 async fn the_bearer_flow_logs_in_and_pulls_a_manifest() {
     let registry = start_token_registry().await;
     assert_eq!(check(&registry, "good-password", None).await, Ok(()));
-    assert_eq!(check(&registry, "good-password", Some("org/app:1.2")).await, Ok(()));
+    assert_eq!(
+        check(&registry, "good-password", Some("org/app:1.2")).await,
+        Ok(())
+    );
 }
 
 #[tokio::test]
 async fn the_bearer_flow_reports_refused_credentials_with_the_registrys_answer() {
     let registry = start_token_registry().await;
-    let error = check(&registry, "bad-password", Some("org/app:1.2")).await.unwrap_err();
-    assert!(matches!(error, RegistryError::Unauthorized { status: 401, .. }), "{error}");
-    assert!(error.to_string().contains("incorrect username or password"), "{error}");
+    let error = check(&registry, "bad-password", Some("org/app:1.2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unauthorized { status: 401, .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("incorrect username or password"),
+        "{error}"
+    );
     assert!(!error.to_string().contains("bad-password"));
 }
 
 #[tokio::test]
 async fn the_bearer_flow_reports_a_missing_manifest() {
     let registry = start_token_registry().await;
-    let error = check(&registry, "good-password", Some("org/app:9.9")).await.unwrap_err();
-    assert!(matches!(error, RegistryError::ManifestNotFound { .. }), "{error}");
+    let error = check(&registry, "good-password", Some("org/app:9.9"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::ManifestNotFound { .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn an_image_on_another_registry_is_refused_before_any_request() {
     let registry = start_token_registry().await;
-    let error = check(&registry, "good-password", Some("ghcr.io/org/app:1.2")).await.unwrap_err();
-    assert!(matches!(error, RegistryError::OtherRegistry { .. }), "{error}");
+    let error = check(&registry, "good-password", Some("ghcr.io/org/app:1.2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::OtherRegistry { .. }),
+        "{error}"
+    );
 }

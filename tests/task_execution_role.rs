@@ -9,44 +9,108 @@ const TYPE: &str = "Custom::TaskExecutionRole";
 const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab-registry-AbCdEf";
 const OTHER_SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab-other-GhIjKl";
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 async fn inline_policy(lab: &Lab, role: &str) -> Value {
-    let policy = lab.clients.iam.get_role_policy().role_name(role).policy_name("ecs-private-auth-registry-credentials").send().await.unwrap();
+    let policy = lab
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("ecs-private-auth-registry-credentials")
+        .send()
+        .await
+        .unwrap();
     let document = policy.policy_document();
-    serde_json::from_str(document)
-        .unwrap_or_else(|_| serde_json::from_str(&percent_encoding::percent_decode_str(document).decode_utf8_lossy()).unwrap())
+    serde_json::from_str(document).unwrap_or_else(|_| {
+        serde_json::from_str(&percent_encoding::percent_decode_str(document).decode_utf8_lossy())
+            .unwrap()
+    })
 }
 
 async fn attached(lab: &Lab, role: &str) -> Vec<String> {
-    let output = lab.clients.iam.list_attached_role_policies().role_name(role).send().await.unwrap();
-    output.attached_policies().iter().map(|p| p.policy_arn().unwrap().to_owned()).collect()
+    let output = lab
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    output
+        .attached_policies()
+        .iter()
+        .map(|p| p.policy_arn().unwrap().to_owned())
+        .collect()
 }
 
 async fn role_exists(lab: &Lab, role: &str) -> bool {
-    lab.clients.iam.get_role().role_name(role).send().await.is_ok()
+    lab.clients
+        .iam
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .is_ok()
 }
 
 #[tokio::test]
 async fn the_role_may_read_exactly_its_secrets_and_nothing_else() {
     let lab = Lab::start().await;
 
-    let answer = lab.create(TYPE, "ExecutionRole", json!({"SecretArns": [SECRET], "Tags": [{"Key": "team", "Value": "platform"}]})).await;
+    let answer = lab
+        .create(
+            TYPE,
+            "ExecutionRole",
+            json!({"SecretArns": [SECRET], "Tags": [{"Key": "team", "Value": "platform"}]}),
+        )
+        .await;
 
     answer.assert_success();
     let name = answer.data("Name");
-    assert!(name.starts_with("lab-ExecutionRole-") && name.len() <= 64, "{name}");
-    assert_eq!(answer.physical_id(), format!("arn:aws:iam::123456789012:role/ecs-private-auth/{name}"));
+    assert!(
+        name.starts_with("lab-ExecutionRole-") && name.len() <= 64,
+        "{name}"
+    );
+    assert_eq!(
+        answer.physical_id(),
+        format!("arn:aws:iam::123456789012:role/ecs-private-auth/{name}")
+    );
     assert_eq!(
         inline_policy(&lab, &name).await,
         json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadRegistryCredentials", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET]}]})
     );
-    assert_eq!(attached(&lab, &name).await, vec![EXECUTION_POLICY.to_owned()]);
-    let role = lab.clients.iam.get_role().role_name(&name).send().await.unwrap().role.unwrap();
+    assert_eq!(
+        attached(&lab, &name).await,
+        vec![EXECUTION_POLICY.to_owned()]
+    );
+    let role = lab
+        .clients
+        .iam
+        .get_role()
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
     assert_eq!(role.path(), "/ecs-private-auth/");
-    assert!(role.assume_role_policy_document().unwrap_or_default().contains("ecs-tasks.amazonaws.com"));
-    assert!(role.tags().iter().any(|t| t.key() == "team" && t.value() == "platform"));
-    assert!(role.tags().iter().any(|t| t.key() == "ecs-private-auth:logical-id" && t.value() == "ExecutionRole"));
+    assert!(
+        role.assume_role_policy_document()
+            .unwrap_or_default()
+            .contains("ecs-tasks.amazonaws.com")
+    );
+    assert!(
+        role.tags()
+            .iter()
+            .any(|t| t.key() == "team" && t.value() == "platform")
+    );
+    assert!(
+        role.tags()
+            .iter()
+            .any(|t| t.key() == "ecs-private-auth:logical-id" && t.value() == "ExecutionRole")
+    );
 }
 
 #[tokio::test]
@@ -57,13 +121,27 @@ async fn kms_keys_add_a_decrypt_statement_and_changes_are_made_in_place() {
     let created = lab.create(TYPE, "ExecutionRole", old.clone()).await;
     let name = created.data("Name");
 
-    let updated = lab.update(TYPE, "ExecutionRole", &created.physical_id(), new.clone(), old).await;
+    let updated = lab
+        .update(
+            TYPE,
+            "ExecutionRole",
+            &created.physical_id(),
+            new.clone(),
+            old,
+        )
+        .await;
 
     updated.assert_success();
     assert_eq!(updated.physical_id(), created.physical_id());
     let policy = inline_policy(&lab, &name).await;
-    assert_eq!(policy["Statement"][0]["Resource"], json!([SECRET, OTHER_SECRET]));
-    assert_eq!(policy["Statement"][1], json!({"Sid": "DecryptRegistryCredentials", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [KEY]}));
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        json!([SECRET, OTHER_SECRET])
+    );
+    assert_eq!(
+        policy["Statement"][1],
+        json!({"Sid": "DecryptRegistryCredentials", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [KEY]})
+    );
 }
 
 #[tokio::test]
@@ -73,8 +151,24 @@ async fn managed_policies_outside_the_allow_list_are_refused_before_any_change()
     let answer = lab.create(TYPE, "ExecutionRole", json!({"SecretArns": [SECRET], "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]})).await;
 
     answer.assert_failed();
-    assert!(answer.reason().starts_with("ManagedPolicyArns[0] is not on this provider's allow-list"), "{}", answer.reason());
-    assert!(lab.clients.iam.list_roles().path_prefix("/ecs-private-auth/").send().await.unwrap().roles().is_empty());
+    assert!(
+        answer
+            .reason()
+            .starts_with("ManagedPolicyArns[0] is not on this provider's allow-list"),
+        "{}",
+        answer.reason()
+    );
+    assert!(
+        lab.clients
+            .iam
+            .list_roles()
+            .path_prefix("/ecs-private-auth/")
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -84,10 +178,18 @@ async fn a_fixed_role_name_cannot_move_to_another_path() {
     let new = json!({"RoleName": "lab-exec", "Path": "/team/", "SecretArns": [SECRET]});
     let created = lab.create(TYPE, "ExecutionRole", old.clone()).await;
 
-    let answer = lab.update(TYPE, "ExecutionRole", &created.physical_id(), new, old).await;
+    let answer = lab
+        .update(TYPE, "ExecutionRole", &created.physical_id(), new, old)
+        .await;
 
     answer.assert_failed();
-    assert!(answer.reason().starts_with("Path cannot change while RoleName is fixed"), "{}", answer.reason());
+    assert!(
+        answer
+            .reason()
+            .starts_with("Path cannot change while RoleName is fixed"),
+        "{}",
+        answer.reason()
+    );
     assert_eq!(answer.physical_id(), created.physical_id());
 }
 
@@ -96,44 +198,103 @@ async fn a_name_change_replaces_the_role_and_the_old_ids_delete_removes_it_polic
     let lab = Lab::start().await;
     let old = json!({"RoleName": "lab-exec-a", "SecretArns": [SECRET]});
     let new = json!({"RoleName": "lab-exec-b", "SecretArns": [SECRET]});
-    let a = lab.create(TYPE, "ExecutionRole", old.clone()).await.physical_id();
+    let a = lab
+        .create(TYPE, "ExecutionRole", old.clone())
+        .await
+        .physical_id();
 
-    let b = lab.update(TYPE, "ExecutionRole", &a, new.clone(), old.clone()).await;
+    let b = lab
+        .update(TYPE, "ExecutionRole", &a, new.clone(), old.clone())
+        .await;
     b.assert_success();
     assert!(b.physical_id().ends_with("/lab-exec-b"));
 
-    lab.delete(TYPE, "ExecutionRole", &a, old).await.assert_success();
+    lab.delete(TYPE, "ExecutionRole", &a, old)
+        .await
+        .assert_success();
     assert!(!role_exists(&lab, "lab-exec-a").await);
     assert!(role_exists(&lab, "lab-exec-b").await);
-    lab.delete(TYPE, "ExecutionRole", &a, json!({})).await.assert_success();
+    lab.delete(TYPE, "ExecutionRole", &a, json!({}))
+        .await
+        .assert_success();
 }
 
 #[tokio::test]
 async fn a_role_that_is_not_ours_fails_the_create_and_survives_a_delete() {
     let lab = Lab::start().await;
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let theirs = lab.clients.iam.create_role().role_name("theirs").path("/ecs-private-auth/").assume_role_policy_document(trust).send().await.unwrap();
+    let theirs = lab
+        .clients
+        .iam
+        .create_role()
+        .role_name("theirs")
+        .path("/ecs-private-auth/")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
     let arn = theirs.role.unwrap().arn().to_owned();
 
-    let answer = lab.create(TYPE, "ExecutionRole", json!({"RoleName": "theirs", "SecretArns": [SECRET]})).await;
+    let answer = lab
+        .create(
+            TYPE,
+            "ExecutionRole",
+            json!({"RoleName": "theirs", "SecretArns": [SECRET]}),
+        )
+        .await;
     let deleted = lab.delete(TYPE, "ExecutionRole", &arn, json!({})).await;
 
     answer.assert_failed();
-    assert!(answer.reason().starts_with("IAM role theirs already exists"), "{}", answer.reason());
+    assert!(
+        answer
+            .reason()
+            .starts_with("IAM role theirs already exists"),
+        "{}",
+        answer.reason()
+    );
     deleted.assert_success();
     assert!(role_exists(&lab, "theirs").await);
-    assert!(lab.clients.iam.list_role_policies().role_name("theirs").send().await.unwrap().policy_names().is_empty(), "no policy was put on it");
+    assert!(
+        lab.clients
+            .iam
+            .list_role_policies()
+            .role_name("theirs")
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .is_empty(),
+        "no policy was put on it"
+    );
 }
 
 #[tokio::test]
 async fn a_redelivered_create_adopts_the_role() {
     let lab = Lab::start().await;
-    let request = lab.request(ecs_private_auth::protocol::RequestType::Create, TYPE, "ExecutionRole", json!({"SecretArns": [SECRET]}), None, None);
+    let request = lab.request(
+        ecs_private_auth::protocol::RequestType::Create,
+        TYPE,
+        "ExecutionRole",
+        json!({"SecretArns": [SECRET]}),
+        None,
+        None,
+    );
 
     let first = lab.send(&request).await;
     let second = lab.send(&request).await;
 
     second.assert_success();
     assert_eq!(first.physical_id(), second.physical_id());
-    assert_eq!(lab.clients.iam.list_roles().path_prefix("/ecs-private-auth/").send().await.unwrap().roles().len(), 1);
+    assert_eq!(
+        lab.clients
+            .iam
+            .list_roles()
+            .path_prefix("/ecs-private-auth/")
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .len(),
+        1
+    );
 }

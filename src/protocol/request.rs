@@ -163,8 +163,12 @@ pub struct Malformed(pub String);
 /// continuation. An SNS record that cannot be read does not stop the others.
 pub fn parse_invocation(payload: &Value) -> Result<Vec<Result<Incoming, Malformed>>, Malformed> {
     if let Some(continuation) = payload.get(CONTINUATION_KEY) {
-        let incoming: Incoming = serde_json::from_value(continuation.clone())
-            .map_err(|err| Malformed(format!("a continuation that cannot be read ({})", describe(&err))))?;
+        let incoming: Incoming = serde_json::from_value(continuation.clone()).map_err(|err| {
+            Malformed(format!(
+                "a continuation that cannot be read ({})",
+                describe(&err)
+            ))
+        })?;
         return Ok(vec![Ok(incoming)]);
     }
     Ok(parse_requests(payload)?
@@ -338,7 +342,10 @@ pub(crate) mod tests {
         ]});
         let requests = parse_invocation(&event).unwrap();
         assert_eq!(requests.len(), 2);
-        assert_eq!(requests[1].as_ref().unwrap().request.logical_resource_id, "Second");
+        assert_eq!(
+            requests[1].as_ref().unwrap().request.logical_resource_id,
+            "Second"
+        );
     }
 
     #[test]
@@ -391,22 +398,40 @@ pub(crate) mod tests {
     #[test]
     fn a_continuation_carries_the_first_receipt_and_no_secret() {
         let mut request = sample_request(RequestType::Create);
-        request.resource_properties = json!({"Cluster": "lab", "Password": "hunter2-pw", "Pasword": "typo-pw"});
-        let incoming = Incoming { request, first_received_at: 1_700_000_000, continuations: 2 };
+        request.resource_properties =
+            json!({"Cluster": "lab", "Password": "hunter2-pw", "Pasword": "typo-pw"});
+        let incoming = Incoming {
+            request,
+            first_received_at: 1_700_000_000,
+            continuations: 2,
+        };
         let payload = incoming.continuation_payload();
-        assert!(!payload.to_string().contains("hunter2") && !payload.to_string().contains("typo-pw"));
+        assert!(
+            !payload.to_string().contains("hunter2") && !payload.to_string().contains("typo-pw")
+        );
         let parsed = parse_invocation(&payload).unwrap().remove(0).unwrap();
         assert_eq!(parsed.first_received_at, 1_700_000_000);
         assert_eq!(parsed.continuations, 3);
-        assert_eq!(parsed.request.resource_properties, json!({"Cluster": "lab"}));
+        assert_eq!(
+            parsed.request.resource_properties,
+            json!({"Cluster": "lab"})
+        );
     }
 
     #[test]
     fn the_wait_is_bounded_by_service_timeout_from_the_first_receipt() {
         let mut request = sample_request(RequestType::Create);
         request.resource_properties["ServiceTimeout"] = json!("1800");
-        let incoming = Incoming { request, first_received_at: 1_000, continuations: 0 };
-        let deadline = incoming.wait_deadline().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let incoming = Incoming {
+            request,
+            first_received_at: 1_000,
+            continuations: 0,
+        };
+        let deadline = incoming
+            .wait_deadline()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         assert_eq!(deadline, 1_000 + 1800 - 60);
     }
 

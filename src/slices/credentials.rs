@@ -69,9 +69,14 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     let id = request.physical_id();
     match find_secret(context, id).await? {
         None => tracing::info!("secret already gone"),
-        Some(secret) if secret.deleted_date().is_some() => tracing::info!("secret already scheduled for deletion"),
+        Some(secret) if secret.deleted_date().is_some() => {
+            tracing::info!("secret already scheduled for deletion")
+        }
         Some(secret) if !is_ours(tag_pairs(&secret), request) => {
-            tracing::warn!(secret = secret.name().unwrap_or_default(), "secret is not ours (its tags name another stack resource): left untouched");
+            tracing::warn!(
+                secret = secret.name().unwrap_or_default(),
+                "secret is not ours (its tags name another stack resource): left untouched"
+            );
         }
         Some(_) => delete_secret(context, id, recovery_window_days(request)).await?,
     }
@@ -90,12 +95,17 @@ fn secret_name(request: &Request, props: &RegistryCredentialsProperties) -> Stri
 
 /// The value ECS reads: exactly `{"username","password"}`.
 fn secret_value(username: &SecretString, password: &SecretString) -> SecretString {
-    SecretString::new(json!({"username": username.expose(), "password": password.expose()}).to_string())
+    SecretString::new(
+        json!({"username": username.expose(), "password": password.expose()}).to_string(),
+    )
 }
 
 /// The password, inline or read (decrypted) from the SSM SecureString parameter. A password read
 /// here is registered as a secret before anything else happens.
-async fn resolve_password(context: &SliceContext, source: &PasswordSource) -> Result<SecretString, Error> {
+async fn resolve_password(
+    context: &SliceContext,
+    source: &PasswordSource,
+) -> Result<SecretString, Error> {
     let parameter_name = match source {
         PasswordSource::Inline(password) => return Ok(password.clone()),
         PasswordSource::Parameter(name) => name,
@@ -108,9 +118,17 @@ async fn resolve_password(context: &SliceContext, source: &PasswordSource) -> Re
         .with_decryption(true)
         .send()
         .await
-        .map_err(|err| Error::aws("reading SSM parameter named by PasswordParameterName", parameter_name, err))?;
+        .map_err(|err| {
+            Error::aws(
+                "reading SSM parameter named by PasswordParameterName",
+                parameter_name,
+                err,
+            )
+        })?;
     let parameter = output.parameter.ok_or_else(|| {
-        Error::Unsupported(format!("reading SSM parameter ({parameter_name}): SSM returned no parameter"))
+        Error::Unsupported(format!(
+            "reading SSM parameter ({parameter_name}): SSM returned no parameter"
+        ))
     })?;
     let value = parameter.value.unwrap_or_default();
     context.register_secret(&value);
@@ -120,17 +138,24 @@ async fn resolve_password(context: &SliceContext, source: &PasswordSource) -> Re
         )));
     }
     if value.is_empty() {
-        return Err(Error::Unsupported(format!("SSM parameter {parameter_name} is empty")));
+        return Err(Error::Unsupported(format!(
+            "SSM parameter {parameter_name} is empty"
+        )));
     }
     Ok(SecretString::new(value))
 }
 
-async fn verify_with_registry(props: &RegistryCredentialsProperties, password: &SecretString) -> Result<(), Error> {
+async fn verify_with_registry(
+    props: &RegistryCredentialsProperties,
+    password: &SecretString,
+) -> Result<(), Error> {
     let Some(registry_url) = props.registry_url.as_deref() else {
         return Ok(());
     };
     if !props.verify_credentials {
-        tracing::info!("VerifyCredentials is false: the credentials are not checked against the registry");
+        tracing::info!(
+            "VerifyCredentials is false: the credentials are not checked against the registry"
+        );
         return Ok(());
     }
     let client = crate::registry::client();
@@ -142,16 +167,35 @@ async fn verify_with_registry(props: &RegistryCredentialsProperties, password: &
     }
     .verify(props.verify_image.as_deref())
     .await?;
-    tracing::info!(registry = registry_url, "the registry accepted the credentials");
+    tracing::info!(
+        registry = registry_url,
+        "the registry accepted the credentials"
+    );
     Ok(())
 }
 
 /// The one place that decides whether a secret exists: Secrets Manager's
 /// ResourceNotFoundException means it does not. A secret scheduled for deletion still exists.
-async fn find_secret(context: &SliceContext, id: &str) -> Result<Option<DescribeSecretOutput>, Error> {
-    match context.clients.secrets.describe_secret().secret_id(id).send().await {
+async fn find_secret(
+    context: &SliceContext,
+    id: &str,
+) -> Result<Option<DescribeSecretOutput>, Error> {
+    match context
+        .clients
+        .secrets
+        .describe_secret()
+        .secret_id(id)
+        .send()
+        .await
+    {
         Ok(secret) => Ok(Some(secret)),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
         Err(err) => Err(Error::aws("describing Secrets Manager secret", id, err)),
     }
 }
@@ -180,9 +224,11 @@ async fn create_secret(
     let arn = created.arn().unwrap_or_default().to_owned();
     context.progress.made(&arn);
     tracing::info!(secret = name, "secret created");
-    find_secret(context, &arn)
-        .await?
-        .ok_or_else(|| Error::Unsupported(format!("creating Secrets Manager secret ({name}): it vanished right after creation")))
+    find_secret(context, &arn).await?.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "creating Secrets Manager secret ({name}): it vanished right after creation"
+        ))
+    })
 }
 
 /// Restores a secret scheduled for deletion, and brings description, key, value and tags in line.
@@ -203,12 +249,17 @@ async fn reconcile(
             .send()
             .await
             .map_err(|err| Error::aws("restoring Secrets Manager secret", name, err))?;
-        tracing::info!(secret = name, "secret was scheduled for deletion and is ours: restored");
+        tracing::info!(
+            secret = name,
+            "secret was scheduled for deletion and is ours: restored"
+        );
     } else {
         tracing::info!(secret = name, "secret exists and is ours: adopting it");
     }
-    let description_changed = props.description.is_some() && props.description.as_deref() != secret.description();
-    let key_changed = props.kms_key_id.is_some() && props.kms_key_id.as_deref() != secret.kms_key_id();
+    let description_changed =
+        props.description.is_some() && props.description.as_deref() != secret.description();
+    let key_changed =
+        props.kms_key_id.is_some() && props.kms_key_id.as_deref() != secret.kms_key_id();
     if description_changed || key_changed {
         secrets
             .update_secret()
@@ -233,10 +284,17 @@ async fn reconcile(
             .client_request_token(version_token(request, value))
             .send()
             .await
-            .map_err(|err| Error::aws("writing a new version of Secrets Manager secret", name, err))?;
-        tracing::info!(secret = name, "credentials changed: new secret version written");
+            .map_err(|err| {
+                Error::aws("writing a new version of Secrets Manager secret", name, err)
+            })?;
+        tracing::info!(
+            secret = name,
+            "credentials changed: new secret version written"
+        );
     }
-    let current_tags: Vec<Tag> = tag_pairs(secret).map(|(key, value)| Tag::new(key, value)).collect();
+    let current_tags: Vec<Tag> = tag_pairs(secret)
+        .map(|(key, value)| Tag::new(key, value))
+        .collect();
     let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
     if !to_set.is_empty() {
         secrets
@@ -260,7 +318,11 @@ async fn reconcile(
 }
 
 /// Deletes with the recovery window the properties give (0: at once, without recovery).
-pub async fn delete_secret(context: &SliceContext, id: &str, recovery_days: i64) -> Result<(), Error> {
+pub async fn delete_secret(
+    context: &SliceContext,
+    id: &str,
+    recovery_days: i64,
+) -> Result<(), Error> {
     let call = context.clients.secrets.delete_secret().secret_id(id);
     let call = if recovery_days == 0 {
         call.force_delete_without_recovery(true)
@@ -272,7 +334,13 @@ pub async fn delete_secret(context: &SliceContext, id: &str, recovery_days: i64)
             tracing::info!(recovery_days, "secret deleted");
             Ok(())
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(Error::aws("deleting Secrets Manager secret", id, err)),
     }
 }
@@ -293,7 +361,12 @@ fn version_token(request: &Request, value: &SecretString) -> String {
         .take(8)
         .map(|byte| format!("{byte:02x}"))
         .collect();
-    idempotency_token(&[&request.stack_id, &request.logical_resource_id, &request.request_id, &value_hash])
+    idempotency_token(&[
+        &request.stack_id,
+        &request.logical_resource_id,
+        &request.request_id,
+        &value_hash,
+    ])
 }
 
 fn secret_tags(tags: &[Tag]) -> Vec<SecretTag> {

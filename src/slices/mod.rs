@@ -127,7 +127,9 @@ impl SliceContext {
             .payload(Blob::new(payload))
             .send()
             .await
-            .map_err(|err| Error::aws("continuing the wait in a new invocation of", function, err))?;
+            .map_err(|err| {
+                Error::aws("continuing the wait in a new invocation of", function, err)
+            })?;
         tracing::info!(
             function,
             continuations = self.incoming.continuations + 1,

@@ -60,7 +60,10 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     match find_role(context, name).await? {
         None => tracing::info!(role = name, "role already gone"),
         Some(role) if !is_ours(tag_pairs(&role), request) => {
-            tracing::warn!(role = name, "role is not ours (its tags name another stack resource): left untouched");
+            tracing::warn!(
+                role = name,
+                "role is not ours (its tags name another stack resource): left untouched"
+            );
         }
         Some(_) => delete_role(context, name).await?,
     }
@@ -72,13 +75,20 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 
 fn role_name(request: &Request, props: &TaskExecutionRoleProperties) -> String {
     props.role_name.clone().unwrap_or_else(|| {
-        generated_name(request, &[("RoleName", None), ("Path", Some(&props.path))], limits::IAM_ROLE)
+        generated_name(
+            request,
+            &[("RoleName", None), ("Path", Some(&props.path))],
+            limits::IAM_ROLE,
+        )
     })
 }
 
 /// IAM role names are unique across paths: a fixed name cannot be replaced by a role at
 /// another path while the old one exists.
-fn reject_path_change_of_fixed_name(request: &Request, props: &TaskExecutionRoleProperties) -> Result<(), Error> {
+fn reject_path_change_of_fixed_name(
+    request: &Request,
+    props: &TaskExecutionRoleProperties,
+) -> Result<(), Error> {
     let (Some(name), Some(old)) = (&props.role_name, &request.old_resource_properties) else {
         return Ok(());
     };
@@ -99,7 +109,11 @@ fn fixed_name_path_error(name: &str) -> Error {
 
 /// The managed policies to attach: the properties' list or the default, each of which must be on
 /// the allow-list (`ALLOWED_MANAGED_POLICY_ARNS`, `{partition}` standing for the stack's).
-fn managed_policy_arns(request: &Request, context: &SliceContext, props: &TaskExecutionRoleProperties) -> Result<Vec<String>, Error> {
+fn managed_policy_arns(
+    request: &Request,
+    context: &SliceContext,
+    props: &TaskExecutionRoleProperties,
+) -> Result<Vec<String>, Error> {
     let partition = stack_location(&request.stack_id)
         .map(|location| location.partition)
         .unwrap_or_else(|| "aws".to_owned());
@@ -156,11 +170,11 @@ fn trust_policy() -> String {
     .to_string()
 }
 
-/// The one place that decides whether a role exists: IAM's NoSuchEntity means it does not.
+/// Whether the role exists (see [`is_no_such_entity`]).
 async fn find_role(context: &SliceContext, name: &str) -> Result<Option<Role>, Error> {
     match context.clients.iam.get_role().role_name(name).send().await {
         Ok(output) => Ok(output.role),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => Ok(None),
+        Err(err) if is_no_such_entity(&err) => Ok(None),
         Err(err) => Err(Error::aws("reading IAM role", name, err)),
     }
 }
@@ -193,7 +207,9 @@ async fn create_role(
         .await
         .map_err(|err| Error::aws("creating IAM role", name, err))?
         .role
-        .ok_or_else(|| Error::Unsupported(format!("creating IAM role ({name}): IAM returned no role")))?;
+        .ok_or_else(|| {
+            Error::Unsupported(format!("creating IAM role ({name}): IAM returned no role"))
+        })?;
     context.progress.made(role.arn());
     tracing::info!(role = name, "role created");
     if let Err(err) = attach_policies(context, name, props, managed_policies).await {
@@ -202,14 +218,21 @@ async fn create_role(
                 context.progress.undone();
                 tracing::warn!(role = name, "role removed again after its policies failed");
             }
-            Err(undo) => tracing::error!(role = name, error = %undo, "could not remove the half-made role; the Delete that follows will"),
+            Err(undo) => {
+                tracing::error!(role = name, error = %undo, "could not remove the half-made role; the Delete that follows will")
+            }
         }
         return Err(err);
     }
     Ok(role)
 }
 
-async fn attach_policies(context: &SliceContext, name: &str, props: &TaskExecutionRoleProperties, managed_policies: &[String]) -> Result<(), Error> {
+async fn attach_policies(
+    context: &SliceContext,
+    name: &str,
+    props: &TaskExecutionRoleProperties,
+    managed_policies: &[String],
+) -> Result<(), Error> {
     put_inline_policy(context, name, props).await?;
     for arn in managed_policies {
         context
@@ -225,7 +248,11 @@ async fn attach_policies(context: &SliceContext, name: &str, props: &TaskExecuti
     Ok(())
 }
 
-async fn put_inline_policy(context: &SliceContext, name: &str, props: &TaskExecutionRoleProperties) -> Result<(), Error> {
+async fn put_inline_policy(
+    context: &SliceContext,
+    name: &str,
+    props: &TaskExecutionRoleProperties,
+) -> Result<(), Error> {
     context
         .clients
         .iam
@@ -241,14 +268,22 @@ async fn put_inline_policy(context: &SliceContext, name: &str, props: &TaskExecu
 
 /// Inline policy, managed policies, permissions boundary and user tags, changed where they
 /// differ.
-async fn reconcile(context: &SliceContext, role: &Role, props: &TaskExecutionRoleProperties, managed_policies: &[String]) -> Result<(), Error> {
+async fn reconcile(
+    context: &SliceContext,
+    role: &Role,
+    props: &TaskExecutionRoleProperties,
+    managed_policies: &[String],
+) -> Result<(), Error> {
     let iam = &context.clients.iam;
     let name = role.role_name();
     if current_inline_policy(context, name).await?.as_ref() != Some(&inline_policy(props)) {
         put_inline_policy(context, name, props).await?;
     }
     let attached = attached_policy_arns(context, name).await?;
-    for arn in managed_policies.iter().filter(|arn| !attached.contains(arn)) {
+    for arn in managed_policies
+        .iter()
+        .filter(|arn| !attached.contains(arn))
+    {
         iam.attach_role_policy()
             .role_name(name)
             .policy_arn(arn)
@@ -256,7 +291,10 @@ async fn reconcile(context: &SliceContext, role: &Role, props: &TaskExecutionRol
             .await
             .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
     }
-    for arn in attached.iter().filter(|arn| !managed_policies.contains(arn)) {
+    for arn in attached
+        .iter()
+        .filter(|arn| !managed_policies.contains(arn))
+    {
         iam.detach_role_policy()
             .role_name(name)
             .policy_arn(arn)
@@ -274,18 +312,24 @@ async fn reconcile(context: &SliceContext, role: &Role, props: &TaskExecutionRol
                 .permissions_boundary(wanted)
                 .send()
                 .await
-                .map_err(|err| Error::aws("setting the permissions boundary of IAM role", name, err))?;
+                .map_err(|err| {
+                    Error::aws("setting the permissions boundary of IAM role", name, err)
+                })?;
         }
         (None, Some(_)) => {
             iam.delete_role_permissions_boundary()
                 .role_name(name)
                 .send()
                 .await
-                .map_err(|err| Error::aws("removing the permissions boundary of IAM role", name, err))?;
+                .map_err(|err| {
+                    Error::aws("removing the permissions boundary of IAM role", name, err)
+                })?;
         }
         _ => {}
     }
-    let current_tags: Vec<Tag> = tag_pairs(role).map(|(key, value)| Tag::new(key, value)).collect();
+    let current_tags: Vec<Tag> = tag_pairs(role)
+        .map(|(key, value)| Tag::new(key, value))
+        .collect();
     let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
     if !to_set.is_empty() {
         iam.tag_role()
@@ -308,14 +352,28 @@ async fn reconcile(context: &SliceContext, role: &Role, props: &TaskExecutionRol
 
 /// The inline policy as IAM holds it (GetRolePolicy returns it URL-encoded), or None.
 async fn current_inline_policy(context: &SliceContext, name: &str) -> Result<Option<Value>, Error> {
-    match context.clients.iam.get_role_policy().role_name(name).policy_name(INLINE_POLICY_NAME).send().await {
+    match context
+        .clients
+        .iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(INLINE_POLICY_NAME)
+        .send()
+        .await
+    {
         Ok(output) => {
             let document = output.policy_document();
             let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
-            Ok(serde_json::from_str(document).or_else(|_| serde_json::from_str(&decoded)).ok())
+            Ok(serde_json::from_str(document)
+                .or_else(|_| serde_json::from_str(&decoded))
+                .ok())
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => Ok(None),
-        Err(err) => Err(Error::aws("reading the inline policy of IAM role", name, err)),
+        Err(err) if is_no_such_entity(&err) => Ok(None),
+        Err(err) => Err(Error::aws(
+            "reading the inline policy of IAM role",
+            name,
+            err,
+        )),
     }
 }
 
@@ -352,7 +410,9 @@ async fn inline_policy_names(context: &SliceContext, name: &str) -> Result<Vec<S
         .await;
     pages
         .into_iter()
-        .map(|item| item.map_err(|err| Error::aws("listing the inline policies of IAM role", name, err)))
+        .map(|item| {
+            item.map_err(|err| Error::aws("listing the inline policies of IAM role", name, err))
+        })
         .collect()
 }
 
@@ -361,17 +421,39 @@ async fn inline_policy_names(context: &SliceContext, name: &str) -> Result<Vec<S
 pub async fn delete_role(context: &SliceContext, name: &str) -> Result<(), Error> {
     let iam = &context.clients.iam;
     for arn in attached_policy_arns(context, name).await? {
-        if let Err(err) = iam.detach_role_policy().role_name(name).policy_arn(&arn).send().await {
-            if !is_no_such_entity(&err) {
-                return Err(Error::aws("detaching a managed policy from IAM role", name, err));
+        let detached = iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(&arn)
+            .send()
+            .await;
+        match detached {
+            Err(err) if !is_no_such_entity(&err) => {
+                return Err(Error::aws(
+                    "detaching a managed policy from IAM role",
+                    name,
+                    err,
+                ));
             }
+            _ => {}
         }
     }
     for policy in inline_policy_names(context, name).await? {
-        if let Err(err) = iam.delete_role_policy().role_name(name).policy_name(&policy).send().await {
-            if !is_no_such_entity(&err) {
-                return Err(Error::aws("deleting the inline policy of IAM role", name, err));
+        let deleted = iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(&policy)
+            .send()
+            .await;
+        match deleted {
+            Err(err) if !is_no_such_entity(&err) => {
+                return Err(Error::aws(
+                    "deleting the inline policy of IAM role",
+                    name,
+                    err,
+                ));
             }
+            _ => {}
         }
     }
     match iam.delete_role().role_name(name).send().await {
@@ -384,7 +466,10 @@ pub async fn delete_role(context: &SliceContext, name: &str) -> Result<(), Error
     }
 }
 
-fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
+/// The one place that decides "not found" for IAM: the NoSuchEntity error code.
+fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_iam::error::SdkError<E, R>,
+) -> bool {
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "NoSuchEntity")
@@ -402,7 +487,12 @@ fn done(role: &Role) -> Outcome {
 
 fn iam_tags(tags: &[Tag]) -> Result<Vec<IamTag>, Error> {
     tags.iter()
-        .map(|tag| built("an IAM tag", IamTag::builder().key(&tag.key).value(&tag.value).build()))
+        .map(|tag| {
+            built(
+                "an IAM tag",
+                IamTag::builder().key(&tag.key).value(&tag.value).build(),
+            )
+        })
         .collect()
 }
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_ecs::error::ProvideErrorMetadata;
+use aws_sdk_ecs::operation::create_service::CreateServiceError;
 use aws_sdk_ecs::types::{
     AssignPublicIp as EcsAssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem,
     CpuArchitecture, DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState,
@@ -61,7 +61,9 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
         }
         Some(existing) => {
             tracing::info!(service = %name, "service exists and is ours: adopting it");
-            context.progress.made(existing.service_arn().unwrap_or_default());
+            context
+                .progress
+                .made(existing.service_arn().unwrap_or_default());
             reconcile(context, &existing, &props).await?;
             (existing, false)
         }
@@ -113,7 +115,10 @@ fn service_name(request: &Request, props: &FargateServiceProperties) -> String {
     props.service_name.clone().unwrap_or_else(|| {
         generated_name(
             request,
-            &[("ServiceName", None), ("Cluster", Some(cluster_short_name(&props.cluster)))],
+            &[
+                ("ServiceName", None),
+                ("Cluster", Some(cluster_short_name(&props.cluster))),
+            ],
             limits::ECS_SERVICE,
         )
     })
@@ -142,7 +147,10 @@ fn cluster_short_name(cluster: &str) -> &str {
 }
 
 /// Fargate Spot has no ARM64 capacity: such a service would never start a task.
-async fn reject_spot_on_arm64(context: &SliceContext, props: &FargateServiceProperties) -> Result<(), Error> {
+async fn reject_spot_on_arm64(
+    context: &SliceContext,
+    props: &FargateServiceProperties,
+) -> Result<(), Error> {
     if !props.uses_fargate_spot() {
         return Ok(());
     }
@@ -153,7 +161,13 @@ async fn reject_spot_on_arm64(context: &SliceContext, props: &FargateServiceProp
         .task_definition(&props.task_definition)
         .send()
         .await
-        .map_err(|err| Error::aws("describing ECS task definition", &props.task_definition, err))?;
+        .map_err(|err| {
+            Error::aws(
+                "describing ECS task definition",
+                &props.task_definition,
+                err,
+            )
+        })?;
     let arm64 = output
         .task_definition()
         .and_then(|definition| definition.runtime_platform())
@@ -170,7 +184,11 @@ async fn reject_spot_on_arm64(context: &SliceContext, props: &FargateServiceProp
 /// The one place that decides whether a service exists: a `MISSING` failure, an unknown
 /// cluster, or an `INACTIVE` status (a deleted service stays visible for a while) mean it does
 /// not.
-async fn find_service(context: &SliceContext, cluster: &str, name: &str) -> Result<Option<Service>, Error> {
+async fn find_service(
+    context: &SliceContext,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Service>, Error> {
     let output = match context
         .clients
         .ecs
@@ -182,7 +200,13 @@ async fn find_service(context: &SliceContext, cluster: &str, name: &str) -> Resu
         .await
     {
         Ok(output) => output,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_cluster_not_found_exception()) => return Ok(None),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
         Err(err) => return Err(Error::aws("describing ECS service", name, err)),
     };
     Ok(output
@@ -192,18 +216,32 @@ async fn find_service(context: &SliceContext, cluster: &str, name: &str) -> Resu
         .find(|service| service.status() != Some("INACTIVE")))
 }
 
-async fn create_service(request: &Request, context: &SliceContext, name: &str, props: &FargateServiceProperties) -> Result<Service, Error> {
+async fn create_service(
+    request: &Request,
+    context: &SliceContext,
+    name: &str,
+    props: &FargateServiceProperties,
+) -> Result<Service, Error> {
     let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
     let network = network_configuration(props)?;
     let strategy = capacity_provider_strategy(props)?;
     let deployment = deployment_configuration(props);
-    let token = idempotency_token(&[&request.stack_id, &request.logical_resource_id, &props.cluster, name]);
+    let token = idempotency_token(&[
+        &request.stack_id,
+        &request.logical_resource_id,
+        &props.cluster,
+        name,
+    ]);
     let iam_window_ends = iam_window_end(context);
     let created = retry_until(
         iam_window_ends.min(context.deadline.answer_by()),
         IAM_RETRY_FIRST_PAUSE,
         IAM_RETRY_MAX_PAUSE,
-        |err: &aws_sdk_ecs::error::SdkError<_, _>| is_iam_propagation(err.message().unwrap_or_default()),
+        |err: &aws_sdk_ecs::error::SdkError<CreateServiceError, _>| {
+            err.as_service_error().is_some_and(|service_error| {
+                is_iam_propagation(&crate::aws::describe_error(service_error))
+            })
+        },
         || {
             let mut call = context
                 .clients
@@ -230,17 +268,25 @@ async fn create_service(request: &Request, context: &SliceContext, name: &str, p
     )
     .await
     .map_err(|err| Error::aws("creating ECS service", name, err))?;
-    let service = created
-        .service
-        .ok_or_else(|| Error::Unsupported(format!("creating ECS service ({name}): ECS returned no service")))?;
-    context.progress.made(service.service_arn().unwrap_or_default());
+    let service = created.service.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "creating ECS service ({name}): ECS returned no service"
+        ))
+    })?;
+    context
+        .progress
+        .made(service.service_arn().unwrap_or_default());
     tracing::info!(service = name, "service created");
     Ok(service)
 }
 
 /// Task definition, count, network, platform, strategy, circuit breaker and ECS Exec brought in
 /// line with one UpdateService when any differs; then user tags.
-async fn reconcile(context: &SliceContext, service: &Service, props: &FargateServiceProperties) -> Result<(), Error> {
+async fn reconcile(
+    context: &SliceContext,
+    service: &Service,
+    props: &FargateServiceProperties,
+) -> Result<(), Error> {
     let name = service.service_name().unwrap_or_default();
     let ecs = &context.clients.ecs;
     if needs_update(service, props) {
@@ -264,7 +310,9 @@ async fn reconcile(context: &SliceContext, service: &Service, props: &FargateSer
         tracing::info!(service = name, "service updated");
     }
     let arn = service.service_arn().unwrap_or(name);
-    let current: Vec<Tag> = tag_pairs(service).map(|(key, value)| Tag::new(key, value)).collect();
+    let current: Vec<Tag> = tag_pairs(service)
+        .map(|(key, value)| Tag::new(key, value))
+        .collect();
     let (to_set, to_remove) = tag_changes(&current, &props.tags);
     if !to_set.is_empty() {
         ecs.tag_resource()
@@ -297,14 +345,21 @@ fn needs_update(service: &Service, props: &FargateServiceProperties) -> bool {
     let network_same = awsvpc.is_some_and(|vpc| {
         sorted(vpc.subnets()) == sorted(&props.subnets)
             && sorted(vpc.security_groups()) == sorted(&props.security_groups)
-            && vpc.assign_public_ip().map(|ip| ip.as_str()).unwrap_or("DISABLED") == props.assign_public_ip.as_str()
+            && vpc
+                .assign_public_ip()
+                .map(|ip| ip.as_str())
+                .unwrap_or("DISABLED")
+                == props.assign_public_ip.as_str()
     });
     let breaker = service
         .deployment_configuration()
         .and_then(|config| config.deployment_circuit_breaker());
-    let breaker_same = breaker.map(|b| b.enable() && b.rollback()).unwrap_or(false) == props.circuit_breaker;
-    !(same_task_definition(&props.task_definition, service.task_definition().unwrap_or_default())
-        && service.desired_count() == props.desired_count as i32
+    let breaker_same =
+        breaker.map(|b| b.enable() && b.rollback()).unwrap_or(false) == props.circuit_breaker;
+    !(same_task_definition(
+        &props.task_definition,
+        service.task_definition().unwrap_or_default(),
+    ) && service.desired_count() == props.desired_count as i32
         && network_same
         && service.platform_version().unwrap_or("LATEST") == props.platform_version
         && breaker_same
@@ -314,8 +369,14 @@ fn needs_update(service: &Service, props: &FargateServiceProperties) -> bool {
 /// Whether a task definition as the properties give it (ARN, `family:revision` or `family`)
 /// names the revision ECS reports.
 pub fn same_task_definition(requested: &str, actual_arn: &str) -> bool {
-    let requested = requested.rsplit("task-definition/").next().unwrap_or(requested);
-    let actual = actual_arn.rsplit("task-definition/").next().unwrap_or(actual_arn);
+    let requested = requested
+        .rsplit("task-definition/")
+        .next()
+        .unwrap_or(requested);
+    let actual = actual_arn
+        .rsplit("task-definition/")
+        .next()
+        .unwrap_or(actual_arn);
     if requested.contains(':') {
         requested == actual
     } else {
@@ -325,29 +386,59 @@ pub fn same_task_definition(requested: &str, actual_arn: &str) -> bool {
 
 /// Waits until the deployment of the requested task definition has completed. A FAILED rollout
 /// or a task stopped for a reason retrying cannot fix ends the wait with that reason.
-async fn wait_for_deployment(context: &SliceContext, props: &FargateServiceProperties, name: &str) -> Result<Waited<()>, Error> {
+async fn wait_for_deployment(
+    context: &SliceContext,
+    props: &FargateServiceProperties,
+    name: &str,
+) -> Result<Waited<()>, Error> {
     let what = format!("for ECS service {name} to reach a steady state");
     context
-        .wait_for(&what, POLL_FIRST_PAUSE, POLL_MAX_PAUSE, || deployment_progress(context, props, name))
+        .wait_for(&what, POLL_FIRST_PAUSE, POLL_MAX_PAUSE, || {
+            deployment_progress(context, props, name)
+        })
         .await
 }
 
-async fn deployment_progress(context: &SliceContext, props: &FargateServiceProperties, name: &str) -> Result<Poll<()>, Error> {
+async fn deployment_progress(
+    context: &SliceContext,
+    props: &FargateServiceProperties,
+    name: &str,
+) -> Result<Poll<()>, Error> {
     let service = find_service(context, &props.cluster, name)
         .await?
-        .ok_or_else(|| Error::Unsupported(format!("waiting for ECS service ({name}): it was deleted while being deployed")))?;
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "waiting for ECS service ({name}): it was deleted while being deployed"
+            ))
+        })?;
     let ours = service
         .deployments()
         .iter()
-        .filter(|deployment| same_task_definition(&props.task_definition, deployment.task_definition().unwrap_or_default()))
-        .max_by_key(|deployment| deployment.created_at().map(|at| at.secs()).unwrap_or_default());
+        .filter(|deployment| {
+            same_task_definition(
+                &props.task_definition,
+                deployment.task_definition().unwrap_or_default(),
+            )
+        })
+        .max_by_key(|deployment| {
+            deployment
+                .created_at()
+                .map(|at| at.secs())
+                .unwrap_or_default()
+        });
     let Some(deployment) = ours else {
         return Err(Error::Unsupported(format!(
             "deploying ECS service ({name}): no deployment of {} exists any more; the circuit breaker rolled it back",
             props.task_definition
         )));
     };
-    let stopped = stopped_task_reason(context, &props.cluster, name, deployment.id().unwrap_or_default()).await?;
+    let stopped = stopped_task_reason(
+        context,
+        &props.cluster,
+        name,
+        deployment.id().unwrap_or_default(),
+    )
+    .await?;
     match deployment.rollout_state() {
         Some(DeploymentRolloutState::Completed) if deployment.status() == Some("PRIMARY") => {
             tracing::info!(service = name, "deployment completed");
@@ -355,13 +446,19 @@ async fn deployment_progress(context: &SliceContext, props: &FargateServicePrope
         }
         Some(DeploymentRolloutState::Failed) => Err(Error::Unsupported(format!(
             "deploying ECS service ({name}) failed: {}{}",
-            deployment.rollout_state_reason().unwrap_or("the circuit breaker stopped the rollout"),
-            stopped.map(|reason| format!("; a task stopped: {reason}")).unwrap_or_default()
+            deployment
+                .rollout_state_reason()
+                .unwrap_or("the circuit breaker stopped the rollout"),
+            stopped
+                .map(|reason| format!("; a task stopped: {reason}"))
+                .unwrap_or_default()
         ))),
         _ => match stopped {
-            Some(reason) if is_unfixable(&reason, past_iam_window(context)) => Err(Error::Unsupported(format!(
-                "deploying ECS service ({name}): a task stopped for a reason retrying cannot fix: {reason}"
-            ))),
+            Some(reason) if is_unfixable(&reason, past_iam_window(context)) => {
+                Err(Error::Unsupported(format!(
+                    "deploying ECS service ({name}): a task stopped for a reason retrying cannot fix: {reason}"
+                )))
+            }
             _ => {
                 tracing::info!(
                     service = name,
@@ -377,7 +474,12 @@ async fn deployment_progress(context: &SliceContext, props: &FargateServicePrope
 
 /// The `stoppedReason` (with the container's own reason) of the newest stopped task of the
 /// deployment, if any.
-async fn stopped_task_reason(context: &SliceContext, cluster: &str, service: &str, deployment_id: &str) -> Result<Option<String>, Error> {
+async fn stopped_task_reason(
+    context: &SliceContext,
+    cluster: &str,
+    service: &str,
+    deployment_id: &str,
+) -> Result<Option<String>, Error> {
     let ecs = &context.clients.ecs;
     let listed = ecs
         .list_tasks()
@@ -404,7 +506,11 @@ async fn stopped_task_reason(context: &SliceContext, cluster: &str, service: &st
         .filter(|task| task.started_by() == Some(deployment_id))
         .max_by_key(|task| task.stopped_at().map(|at| at.secs()).unwrap_or_default())
         .map(|task| {
-            let container_reasons: Vec<&str> = task.containers().iter().filter_map(|container| container.reason()).collect();
+            let container_reasons: Vec<&str> = task
+                .containers()
+                .iter()
+                .filter_map(|container| container.reason())
+                .collect();
             let mut reason = task.stopped_reason().unwrap_or("stopped").to_owned();
             for container_reason in container_reasons {
                 if !reason.contains(container_reason) {
@@ -421,13 +527,28 @@ async fn stopped_task_reason(context: &SliceContext, cluster: &str, service: &st
 pub fn is_unfixable(reason: &str, past_iam_window: bool) -> bool {
     let lowered = reason.to_ascii_lowercase();
     let pull_error = lowered.contains("cannotpullcontainererror");
-    let refused = ["unauthorized", "authentication required", "no basic auth credentials", "access denied", "denied:", "401", "403"]
-        .iter()
-        .any(|hint| lowered.contains(hint));
-    let missing = ["manifest unknown", "not found", "404", "does not exist", "repository does not exist"]
-        .iter()
-        .any(|hint| lowered.contains(hint));
-    let secret_denied = lowered.contains("resourceinitializationerror") && lowered.contains("accessdenied");
+    let refused = [
+        "unauthorized",
+        "authentication required",
+        "no basic auth credentials",
+        "access denied",
+        "denied:",
+        "401",
+        "403",
+    ]
+    .iter()
+    .any(|hint| lowered.contains(hint));
+    let missing = [
+        "manifest unknown",
+        "not found",
+        "404",
+        "does not exist",
+        "repository does not exist",
+    ]
+    .iter()
+    .any(|hint| lowered.contains(hint));
+    let secret_denied =
+        lowered.contains("resourceinitializationerror") && lowered.contains("accessdenied");
     (pull_error && (refused || missing)) || (secret_denied && past_iam_window)
 }
 
@@ -442,7 +563,9 @@ pub fn is_iam_propagation(message: &str) -> bool {
 
 fn iam_window_end(context: &SliceContext) -> tokio::time::Instant {
     let elapsed = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH + Duration::from_secs(context.incoming.first_received_at))
+        .duration_since(
+            std::time::UNIX_EPOCH + Duration::from_secs(context.incoming.first_received_at),
+        )
         .unwrap_or_default();
     tokio::time::Instant::now() + IAM_PROPAGATION_WINDOW.saturating_sub(elapsed)
 }
@@ -453,21 +576,45 @@ fn past_iam_window(context: &SliceContext) -> bool {
 
 async fn stop_service(context: &SliceContext, cluster: &str, name: &str) -> Result<(), Error> {
     let ecs = &context.clients.ecs;
-    if let Err(err) = ecs.update_service().cluster(cluster).service(name).desired_count(0).send().await {
+    if let Err(err) = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name)
+        .desired_count(0)
+        .send()
+        .await
+    {
         // Deleting with force stops the tasks too; scaling first only makes it gentler.
         tracing::warn!(service = name, error = %crate::aws::describe_error(&err), "could not scale to 0 before deleting");
     }
-    match ecs.delete_service().cluster(cluster).service(name).force(true).send().await {
+    match ecs
+        .delete_service()
+        .cluster(cluster)
+        .service(name)
+        .force(true)
+        .send()
+        .await
+    {
         Ok(_) => {
             tracing::info!(service = name, "service deleted; waiting for it to drain");
             Ok(())
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_service_not_found_exception() || e.is_cluster_not_found_exception()) => Ok(()),
+        Err(err)
+            if err.as_service_error().is_some_and(|e| {
+                e.is_service_not_found_exception() || e.is_cluster_not_found_exception()
+            }) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(Error::aws("deleting ECS service", name, err)),
     }
 }
 
-async fn wait_until_inactive(context: &SliceContext, cluster: &str, name: &str) -> Result<Waited<()>, Error> {
+async fn wait_until_inactive(
+    context: &SliceContext,
+    cluster: &str,
+    name: &str,
+) -> Result<Waited<()>, Error> {
     let what = format!("for ECS service {name} to drain");
     context
         .wait_for(&what, POLL_FIRST_PAUSE, POLL_MAX_PAUSE, || async {
@@ -481,7 +628,13 @@ async fn wait_until_inactive(context: &SliceContext, cluster: &str, name: &str) 
 
 /// A Create or replacing Update that fails after making its service removes it again; the
 /// answer then carries the marker (Create) or the id it was given (Update).
-async fn undo_replacement(request: &Request, context: &SliceContext, cluster: &str, name: &str, made_here: bool) {
+async fn undo_replacement(
+    request: &Request,
+    context: &SliceContext,
+    cluster: &str,
+    name: &str,
+    made_here: bool,
+) {
     if !made_here {
         return;
     }
@@ -490,9 +643,14 @@ async fn undo_replacement(request: &Request, context: &SliceContext, cluster: &s
             if request.request_type == RequestType::Create {
                 context.progress.undone();
             }
-            tracing::warn!(service = name, "the service made by this failed request was deleted again");
+            tracing::warn!(
+                service = name,
+                "the service made by this failed request was deleted again"
+            );
         }
-        Err(err) => tracing::error!(service = name, error = %err, "could not delete the service this failed request made; the Delete that follows will"),
+        Err(err) => {
+            tracing::error!(service = name, error = %err, "could not delete the service this failed request made; the Delete that follows will")
+        }
     }
 }
 
@@ -510,7 +668,9 @@ fn network_configuration(props: &FargateServiceProperties) -> Result<NetworkConf
         .build())
 }
 
-fn capacity_provider_strategy(props: &FargateServiceProperties) -> Result<Vec<CapacityProviderStrategyItem>, Error> {
+fn capacity_provider_strategy(
+    props: &FargateServiceProperties,
+) -> Result<Vec<CapacityProviderStrategyItem>, Error> {
     props
         .capacity_provider_strategy
         .iter()
@@ -539,7 +699,12 @@ fn deployment_configuration(props: &FargateServiceProperties) -> DeploymentConfi
 
 fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter()
-        .map(|tag| aws_sdk_ecs::types::Tag::builder().key(&tag.key).value(&tag.value).build())
+        .map(|tag| {
+            aws_sdk_ecs::types::Tag::builder()
+                .key(&tag.key)
+                .value(&tag.value)
+                .build()
+        })
         .collect()
 }
 
@@ -568,8 +733,14 @@ mod tests {
     fn registry_refusals_and_missing_images_are_unfixable() {
         let unauthorized = "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref 127.0.0.1:5000/lab/hello:1.0: pulling from host 127.0.0.1:5000 failed with status code [manifests 1.0]: 401 Unauthorized";
         assert!(is_unfixable(unauthorized, false));
-        assert!(is_unfixable("CannotPullContainerError: ref pull has been retried: manifest unknown", false));
-        assert!(!is_unfixable("CannotPullContainerError: dial tcp 10.0.0.1:443: i/o timeout", true));
+        assert!(is_unfixable(
+            "CannotPullContainerError: ref pull has been retried: manifest unknown",
+            false
+        ));
+        assert!(!is_unfixable(
+            "CannotPullContainerError: dial tcp 10.0.0.1:443: i/o timeout",
+            true
+        ));
         assert!(!is_unfixable("Essential container in task exited", true));
     }
 
@@ -582,7 +753,9 @@ mod tests {
 
     #[test]
     fn iam_propagation_messages_are_recognised() {
-        assert!(is_iam_propagation("Unable to assume the role arn:aws:iam::123456789012:role/x. Please verify that the ECS service role being passed has the proper permissions."));
+        assert!(is_iam_propagation(
+            "Unable to assume the role arn:aws:iam::123456789012:role/x. Please verify that the ECS service role being passed has the proper permissions."
+        ));
         assert!(!is_iam_propagation("The specified cluster is inactive"));
     }
 }

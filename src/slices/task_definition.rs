@@ -22,7 +22,9 @@ use super::SliceContext;
 use super::common::tag_changes;
 use crate::Error;
 use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
-use crate::properties::{ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties};
+use crate::properties::{
+    ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties,
+};
 use crate::protocol::{Outcome, Request, RequestType};
 
 const WHAT: &str = "ECS task definition family";
@@ -58,7 +60,8 @@ async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     let fingerprint = content_fingerprint(&props);
     if let Some(current) = find_revision(context, request.physical_id()).await? {
         let same_content = tag_value(&current.tags, TAG_CONTENT) == Some(fingerprint.as_str());
-        if same_content && is_ours(pairs(&current.tags), request) && is_active(&current.definition) {
+        if same_content && is_ours(pairs(&current.tags), request) && is_active(&current.definition)
+        {
             retag(context, &current, &props).await?;
             return Ok(done(&current.definition));
         }
@@ -72,7 +75,9 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     match find_revision(context, arn).await? {
         None => tracing::info!("task definition revision already gone"),
         Some(revision) if !is_ours(pairs(&revision.tags), request) => {
-            tracing::warn!("task definition revision is not ours (its tags name another stack resource): left untouched");
+            tracing::warn!(
+                "task definition revision is not ours (its tags name another stack resource): left untouched"
+            );
         }
         Some(revision) => delete_revision(context, &revision.definition).await?,
     }
@@ -82,30 +87,50 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     })
 }
 
-async fn adopt_or_register(request: &Request, context: &SliceContext, props: &TaskDefinitionProperties) -> Result<Revision, Error> {
+async fn adopt_or_register(
+    request: &Request,
+    context: &SliceContext,
+    props: &TaskDefinitionProperties,
+) -> Result<Revision, Error> {
     let fingerprint = content_fingerprint(props);
     let active = active_revisions(context, &props.family).await?;
-    if let Some(newest) = active.first() {
-        if !is_ours(pairs(&newest.tags), request) {
-            return Err(Error::NotOurs {
-                what: WHAT,
-                name: props.family.clone(),
-                logical_id: request.logical_resource_id.clone(),
-            });
-        }
-    }
-    if let Some(existing) = active
-        .into_iter()
-        .find(|revision| is_ours(pairs(&revision.tags), request) && tag_value(&revision.tags, TAG_CONTENT) == Some(fingerprint.as_str()))
+    if let Some(newest) = active
+        .first()
+        .filter(|newest| !is_ours(pairs(&newest.tags), request))
     {
-        tracing::info!(arn = existing.definition.task_definition_arn().unwrap_or_default(), "an ACTIVE revision of ours has this content: adopting it");
+        tracing::warn!(
+            arn = newest.definition.task_definition_arn().unwrap_or_default(),
+            "the family's newest revision is not ours"
+        );
+        return Err(Error::NotOurs {
+            what: WHAT,
+            name: props.family.clone(),
+            logical_id: request.logical_resource_id.clone(),
+        });
+    }
+    if let Some(existing) = active.into_iter().find(|revision| {
+        is_ours(pairs(&revision.tags), request)
+            && tag_value(&revision.tags, TAG_CONTENT) == Some(fingerprint.as_str())
+    }) {
+        tracing::info!(
+            arn = existing
+                .definition
+                .task_definition_arn()
+                .unwrap_or_default(),
+            "an ACTIVE revision of ours has this content: adopting it"
+        );
         retag(context, &existing, props).await?;
         return Ok(existing);
     }
     register(request, context, props, &fingerprint).await
 }
 
-async fn register(request: &Request, context: &SliceContext, props: &TaskDefinitionProperties, fingerprint: &str) -> Result<Revision, Error> {
+async fn register(
+    request: &Request,
+    context: &SliceContext,
+    props: &TaskDefinitionProperties,
+    fingerprint: &str,
+) -> Result<Revision, Error> {
     let mut tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
     tags.push(Tag::new(TAG_CONTENT, fingerprint));
     let output = context
@@ -128,22 +153,43 @@ async fn register(request: &Request, context: &SliceContext, props: &TaskDefinit
         )
         .execution_role_arn(&props.execution_role_arn)
         .set_task_role_arn(props.task_role_arn.clone())
-        .set_container_definitions(Some(props.container_definitions.iter().map(ecs_container).collect()))
+        .set_container_definitions(Some(
+            props
+                .container_definitions
+                .iter()
+                .map(ecs_container)
+                .collect(),
+        ))
         .set_tags(Some(ecs_tags(&tags)))
         .send()
         .await
         .map_err(|err| Error::aws("registering ECS task definition", &props.family, err))?;
-    let definition = output
-        .task_definition
-        .ok_or_else(|| Error::Unsupported(format!("registering ECS task definition ({}): ECS returned no task definition", props.family)))?;
-    context.progress.made(definition.task_definition_arn().unwrap_or_default());
-    tracing::info!(arn = definition.task_definition_arn().unwrap_or_default(), "task definition revision registered");
+    let definition = output.task_definition.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "registering ECS task definition ({}): ECS returned no task definition",
+            props.family
+        ))
+    })?;
+    context
+        .progress
+        .made(definition.task_definition_arn().unwrap_or_default());
+    tracing::info!(
+        arn = definition.task_definition_arn().unwrap_or_default(),
+        "task definition revision registered"
+    );
     Ok(Revision { definition, tags })
 }
 
 /// User tags of a revision brought in line (the only change made in place).
-async fn retag(context: &SliceContext, revision: &Revision, props: &TaskDefinitionProperties) -> Result<(), Error> {
-    let arn = revision.definition.task_definition_arn().unwrap_or_default();
+async fn retag(
+    context: &SliceContext,
+    revision: &Revision,
+    props: &TaskDefinitionProperties,
+) -> Result<(), Error> {
+    let arn = revision
+        .definition
+        .task_definition_arn()
+        .unwrap_or_default();
     let (to_set, to_remove) = tag_changes(&revision.tags, &props.tags);
     let ecs = &context.clients.ecs;
     if !to_set.is_empty() {
@@ -178,7 +224,13 @@ async fn find_revision(context: &SliceContext, arn: &str) -> Result<Option<Revis
         .await
     {
         Ok(output) => output,
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_client_exception()) => return Ok(None),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_client_exception()) =>
+        {
+            return Ok(None);
+        }
         Err(err) => return Err(Error::aws("describing ECS task definition", arn, err)),
     };
     let tags = output
@@ -223,7 +275,10 @@ async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Re
 }
 
 /// Deregisters the revision (if still ACTIVE), then deletes it.
-pub async fn delete_revision(context: &SliceContext, definition: &TaskDefinition) -> Result<(), Error> {
+pub async fn delete_revision(
+    context: &SliceContext,
+    definition: &TaskDefinition,
+) -> Result<(), Error> {
     let arn = definition.task_definition_arn().unwrap_or_default();
     let ecs = &context.clients.ecs;
     if is_active(definition) {
@@ -315,7 +370,12 @@ fn ecs_container(container: &ContainerDefinition) -> EcsContainer {
             container
                 .environment
                 .iter()
-                .map(|pair| KeyValuePair::builder().name(&pair.name).value(&pair.value).build())
+                .map(|pair| {
+                    KeyValuePair::builder()
+                        .name(&pair.name)
+                        .value(&pair.value)
+                        .build()
+                })
                 .collect(),
         ))
         .set_command((!container.command.is_empty()).then(|| container.command.clone()))
@@ -331,12 +391,18 @@ fn ecs_container(container: &ContainerDefinition) -> EcsContainer {
 }
 
 fn done(definition: &TaskDefinition) -> Outcome {
-    let arn = definition.task_definition_arn().unwrap_or_default().to_owned();
+    let arn = definition
+        .task_definition_arn()
+        .unwrap_or_default()
+        .to_owned();
     Outcome::Done {
         physical_resource_id: arn.clone(),
         data: BTreeMap::from([
             ("Arn".to_owned(), arn),
-            ("Family".to_owned(), definition.family().unwrap_or_default().to_owned()),
+            (
+                "Family".to_owned(),
+                definition.family().unwrap_or_default().to_owned(),
+            ),
             ("Revision".to_owned(), definition.revision().to_string()),
         ]),
     }
@@ -349,11 +415,15 @@ fn is_active(definition: &TaskDefinition) -> bool {
 /// `arn:aws:ecs:…:task-definition/web:3` → `web`.
 fn family_of(arn: &str) -> &str {
     let revision = arn.rsplit('/').next().unwrap_or(arn);
-    revision.rsplit_once(':').map_or(revision, |(family, _)| family)
+    revision
+        .rsplit_once(':')
+        .map_or(revision, |(family, _)| family)
 }
 
 fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|tag| tag.key == key).map(|tag| tag.value.as_str())
+    tags.iter()
+        .find(|tag| tag.key == key)
+        .map(|tag| tag.value.as_str())
 }
 
 fn pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
@@ -364,7 +434,12 @@ fn pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
 
 fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter()
-        .map(|tag| aws_sdk_ecs::types::Tag::builder().key(&tag.key).value(&tag.value).build())
+        .map(|tag| {
+            aws_sdk_ecs::types::Tag::builder()
+                .key(&tag.key)
+                .value(&tag.value)
+                .build()
+        })
         .collect()
 }
 
@@ -385,12 +460,18 @@ mod tests {
     #[test]
     fn tags_do_not_change_the_fingerprint_but_content_does() {
         let base = content_fingerprint(&props("app:1", json!([])));
-        assert_eq!(base, content_fingerprint(&props("app:1", json!([{"Key": "team", "Value": "a"}]))));
+        assert_eq!(
+            base,
+            content_fingerprint(&props("app:1", json!([{"Key": "team", "Value": "a"}])))
+        );
         assert_ne!(base, content_fingerprint(&props("app:2", json!([]))));
     }
 
     #[test]
     fn families_come_from_revision_arns() {
-        assert_eq!(family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12"), "web-api");
+        assert_eq!(
+            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12"),
+            "web-api"
+        );
     }
 }

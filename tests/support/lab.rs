@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecs_private_auth::aws::Clients;
-use ecs_private_auth::provider::{FunctionRole, Provider};
 use ecs_private_auth::protocol::RequestType;
+use ecs_private_auth::provider::{FunctionRole, Provider};
 use ecs_private_auth::settings::Settings;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -32,7 +32,10 @@ impl Answer {
         self.0["Status"].as_str().unwrap_or_default()
     }
     pub fn physical_id(&self) -> String {
-        self.0["PhysicalResourceId"].as_str().unwrap_or_default().to_owned()
+        self.0["PhysicalResourceId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
     pub fn reason(&self) -> &str {
         self.0["Reason"].as_str().unwrap_or_default()
@@ -74,16 +77,27 @@ impl Lab {
     pub fn settings(&self) -> Settings {
         Settings {
             allowed_response_url_prefixes: vec![format!("{}/responses/", self.receiver.base_url)],
-            allowed_managed_policy_arns: vec![ecs_private_auth::settings::DEFAULT_MANAGED_POLICY.to_owned()],
+            allowed_managed_policy_arns: vec![
+                ecs_private_auth::settings::DEFAULT_MANAGED_POLICY.to_owned(),
+            ],
             function_name: Some("lab-function".to_owned()),
         }
     }
 
     /// A request of this stack; `physical_id` for Update and Delete, `old` for Update.
-    pub fn request(&self, request_type: RequestType, resource_type: &str, logical_id: &str, properties: Value, physical_id: Option<&str>, old: Option<Value>) -> Value {
+    pub fn request(
+        &self,
+        request_type: RequestType,
+        resource_type: &str,
+        logical_id: &str,
+        properties: Value,
+        physical_id: Option<&str>,
+        old: Option<Value>,
+    ) -> Value {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let mut properties = properties;
-        properties["ServiceToken"] = json!(format!("arn:aws:sns:{REGION}:{ACCOUNT}:ecs-private-auth"));
+        properties["ServiceToken"] =
+            json!(format!("arn:aws:sns:{REGION}:{ACCOUNT}:ecs-private-auth"));
         let mut request = json!({
             "RequestType": request_type.as_str(),
             "RequestId": format!("request-{n}"),
@@ -103,48 +117,122 @@ impl Lab {
     }
 
     pub async fn create(&self, resource_type: &str, logical_id: &str, properties: Value) -> Answer {
-        self.send(&self.request(RequestType::Create, resource_type, logical_id, properties, None, None)).await
+        self.send(&self.request(
+            RequestType::Create,
+            resource_type,
+            logical_id,
+            properties,
+            None,
+            None,
+        ))
+        .await
     }
 
-    pub async fn update(&self, resource_type: &str, logical_id: &str, physical_id: &str, properties: Value, old: Value) -> Answer {
-        self.send(&self.request(RequestType::Update, resource_type, logical_id, properties, Some(physical_id), Some(old))).await
+    pub async fn update(
+        &self,
+        resource_type: &str,
+        logical_id: &str,
+        physical_id: &str,
+        properties: Value,
+        old: Value,
+    ) -> Answer {
+        self.send(&self.request(
+            RequestType::Update,
+            resource_type,
+            logical_id,
+            properties,
+            Some(physical_id),
+            Some(old),
+        ))
+        .await
     }
 
-    pub async fn delete(&self, resource_type: &str, logical_id: &str, physical_id: &str, properties: Value) -> Answer {
-        self.send(&self.request(RequestType::Delete, resource_type, logical_id, properties, Some(physical_id), None)).await
+    pub async fn delete(
+        &self,
+        resource_type: &str,
+        logical_id: &str,
+        physical_id: &str,
+        properties: Value,
+    ) -> Answer {
+        self.send(&self.request(
+            RequestType::Delete,
+            resource_type,
+            logical_id,
+            properties,
+            Some(physical_id),
+            None,
+        ))
+        .await
     }
 
     /// Sends a request to the function of its type with a minute to go, and returns the one
     /// answer it must have PUT.
     pub async fn send(&self, request: &Value) -> Answer {
-        self.send_with(request, self.clients.clone(), self.settings(), Duration::from_secs(60)).await
+        self.send_with(
+            request,
+            self.clients.clone(),
+            self.settings(),
+            Duration::from_secs(60),
+        )
+        .await
     }
 
-    pub async fn send_with(&self, request: &Value, clients: Clients, settings: Settings, time_left: Duration) -> Answer {
-        let request_type: RequestType = serde_json::from_value(request["RequestType"].clone()).expect("RequestType");
-        let role = FunctionRole::for_request_type(request_type);
-        let provider = Provider::new(role, clients, settings);
+    pub async fn send_with(
+        &self,
+        request: &Value,
+        clients: Clients,
+        settings: Settings,
+        time_left: Duration,
+    ) -> Answer {
         let url = request["ResponseURL"].as_str().unwrap().to_owned();
         let before = self.answers_at(&url).len();
-        let mut context = Context::default();
-        context.deadline = (SystemTime::now() + time_left).duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        context.invoked_function_arn = function_arn(role.function_name());
-        context.request_id = "invocation".to_owned();
-        provider
-            .handle(LambdaEvent::new(request.clone(), context))
-            .await
-            .unwrap_or_else(|err| panic!("the function failed: {err}"));
+        invoke(request, clients, settings, time_left).await;
         let answers = self.answers_at(&url);
         assert_eq!(answers.len(), before + 1, "exactly one answer per request");
         Answer(answers.last().unwrap().json())
     }
 
     fn answers_at(&self, url: &str) -> Vec<super::receiver::Received> {
-        let path = url.split('?').next().unwrap().trim_start_matches(&self.receiver.base_url).to_owned();
-        self.receiver
-            .received()
-            .into_iter()
-            .filter(|received| received.path == path && received.answered == 200)
-            .collect()
+        answers_at(&self.receiver, url)
     }
+}
+
+/// The accepted answers a receiver got at `url`.
+pub fn answers_at(receiver: &Receiver, url: &str) -> Vec<super::receiver::Received> {
+    let path = url
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_start_matches(&receiver.base_url)
+        .to_owned();
+    receiver
+        .received()
+        .into_iter()
+        .filter(|received| received.path == path && received.answered == 200)
+        .collect()
+}
+
+/// Runs the function of the request's type on it, in process, with `time_left` before the
+/// deadline; returns the function's result.
+pub async fn invoke(
+    request: &Value,
+    clients: Clients,
+    settings: Settings,
+    time_left: Duration,
+) -> Value {
+    let request_type: RequestType =
+        serde_json::from_value(request["RequestType"].clone()).expect("RequestType");
+    let role = FunctionRole::for_request_type(request_type);
+    let provider = Provider::new(role, clients, settings);
+    let mut context = Context::default();
+    context.deadline = (SystemTime::now() + time_left)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    context.invoked_function_arn = function_arn(role.function_name());
+    context.request_id = "invocation".to_owned();
+    provider
+        .handle(LambdaEvent::new(request.clone(), context))
+        .await
+        .unwrap_or_else(|err| panic!("the function failed: {err}"))
 }

@@ -9,15 +9,37 @@ pub struct Network {
 }
 
 pub async fn create(endpoint: &str) -> Network {
-    let vpc = call(endpoint, &[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")], "vpcId").await;
-    let subnet = call(endpoint, &[("Action", "CreateSubnet"), ("VpcId", &vpc), ("CidrBlock", "10.0.1.0/24")], "subnetId").await;
+    let vpc = call(
+        endpoint,
+        &[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")],
+        "vpcId",
+    )
+    .await;
+    let subnet = call(
+        endpoint,
+        &[
+            ("Action", "CreateSubnet"),
+            ("VpcId", &vpc),
+            ("CidrBlock", "10.0.1.0/24"),
+        ],
+        "subnetId",
+    )
+    .await;
     let security_group = call(
         endpoint,
-        &[("Action", "CreateSecurityGroup"), ("VpcId", &vpc), ("GroupName", "lab-web"), ("GroupDescription", "lab web service")],
+        &[
+            ("Action", "CreateSecurityGroup"),
+            ("VpcId", &vpc),
+            ("GroupName", "lab-web"),
+            ("GroupDescription", "lab web service"),
+        ],
         "groupId",
     )
     .await;
-    Network { subnet, security_group }
+    Network {
+        subnet,
+        security_group,
+    }
 }
 
 async fn call(endpoint: &str, params: &[(&str, &str)], field: &str) -> String {
@@ -43,7 +65,10 @@ async fn call(endpoint: &str, params: &[(&str, &str)], field: &str) -> String {
         .await
         .unwrap();
     let open = format!("<{field}>");
-    let start = answer.find(&open).unwrap_or_else(|| panic!("no {field} in {answer}")) + open.len();
+    let start = answer
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {field} in {answer}"))
+        + open.len();
     let end = answer[start..].find('<').unwrap() + start;
     answer[start..end].to_owned()
 }
@@ -52,7 +77,9 @@ fn url_encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
             _ => format!("%{byte:02X}"),
         })
         .collect()

@@ -26,7 +26,10 @@ pub struct Registry {
 impl Registry {
     pub async fn start() -> Self {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("ecs-private-auth-registry-{}-{port}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "ecs-private-auth-registry-{}-{port}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         let htpasswd = Command::new("htpasswd")
             .args(["-Bbn", USERNAME, PASSWORD])
@@ -61,10 +64,9 @@ impl Registry {
         let started = Instant::now();
         let client = reqwest::Client::new();
         while started.elapsed() < Duration::from_secs(20) {
-            if let Ok(answer) = client.get(format!("{}/v2/", self.url)).send().await {
-                if answer.status().as_u16() == 401 {
-                    return;
-                }
+            let answer = client.get(format!("{}/v2/", self.url)).send().await;
+            if answer.is_ok_and(|answer| answer.status().as_u16() == 401) {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -73,7 +75,10 @@ impl Registry {
 
     fn authorization() -> String {
         let pair = format!("{USERNAME}:{PASSWORD}");
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
     }
 
     /// Pushes a minimal image (a config blob and a manifest, no layers).
@@ -89,7 +94,11 @@ impl Registry {
             .unwrap();
         assert_eq!(started.status().as_u16(), 202, "blob upload start");
         let location = started.headers()["location"].to_str().unwrap().to_owned();
-        let location = if location.starts_with("http") { location } else { format!("{}{location}", self.url) };
+        let location = if location.starts_with("http") {
+            location
+        } else {
+            format!("{}{location}", self.url)
+        };
         let separator = if location.contains('?') { '&' } else { '?' };
         let uploaded = client
             .put(format!("{location}{separator}digest={digest}"))
@@ -109,7 +118,10 @@ impl Registry {
         let pushed = client
             .put(format!("{}/v2/{repository}/manifests/{tag}", self.url))
             .header("authorization", Self::authorization())
-            .header("content-type", "application/vnd.docker.distribution.manifest.v2+json")
+            .header(
+                "content-type",
+                "application/vnd.docker.distribution.manifest.v2+json",
+            )
             .body(manifest.to_string())
             .send()
             .await
