@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::protocol::redact::redact;
 
@@ -15,7 +16,16 @@ pub fn init() {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .map(|level| EnvFilter::new(level.to_ascii_lowercase()))
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let _ = subscriber(filter, io::stdout).try_init();
+}
+
+/// The functions' subscriber — JSON lines with the request's span fields, every line redacted —
+/// writing to `writer`.
+pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
@@ -23,8 +33,8 @@ pub fn init() {
         .flatten_event(true)
         .with_target(false)
         .without_time()
-        .with_writer(RedactingWriter::new(io::stdout))
-        .try_init();
+        .with_writer(RedactingWriter::new(writer))
+        .finish()
 }
 
 /// Wraps a writer so that every line is redacted before it is written.
