@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local run need, pinned, on a fresh Debian machine; quick when
 # everything is already there. Tools go under .local/ in the checkout (git-ignored).
-#   moto (AWS emulator)        .local/venv-moto/bin/moto_server
-#   docker-registry, htpasswd  Debian packages (the private registry the tests log in to)
+#   moto (AWS emulator)               .local/venv-moto/bin/moto_server
+#   sam, cargo-lambda, zig, cfn-lint  .local/venv-sam/bin (template checks and sam build)
+#   checkov                           .local/venv-checkov/bin (its own boto3 pin)
+#   docker-registry, htpasswd         Debian packages (the private registry the tests log in to)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,6 +27,8 @@ venv() {
 }
 
 venv moto scripts/requirements/moto.txt
+venv sam scripts/requirements/sam.txt
+venv checkov scripts/requirements/checkov.txt
 
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)

@@ -8,8 +8,10 @@
 //! - [`slices`] holds one module per resource type, create / update / delete side by side.
 //! - [`provider`] glues them together for the on-create, on-update and on-delete functions, and
 //!   [`on_failure`] answers for invocations that crashed.
+//! - [`cleanup`] is nightly-cleanup: it deletes what stacks left behind, and nothing else.
 
 pub mod aws;
+pub mod cleanup;
 pub mod error;
 pub mod naming;
 pub mod on_failure;

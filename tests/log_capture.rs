@@ -42,29 +42,83 @@ const NEW_PASSWORD: &str = "rotated-Registry-passw0rd";
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
     let capture = Capture::default();
-    tracing::subscriber::set_global_default(ecs_private_auth::telemetry::subscriber(EnvFilter::new("trace"), capture.clone())).unwrap();
+    tracing::subscriber::set_global_default(ecs_private_auth::telemetry::subscriber(
+        EnvFilter::new("trace"),
+        capture.clone(),
+    ))
+    .unwrap();
     let lab = Lab::start().await;
     let registry = Registry::start().await;
-    lab.clients.ssm.put_parameter().name("/lab/password").value(SSM_PASSWORD).r#type(ParameterType::SecureString).send().await.unwrap();
+    lab.clients
+        .ssm
+        .put_parameter()
+        .name("/lab/password")
+        .value(SSM_PASSWORD)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
     let props = json!({"Username": USERNAME, "Password": PASSWORD, "RegistryUrl": registry.url, "VerifyImage": format!("{IMAGE}:{TAG}")});
 
     let created = lab.create(TYPE, "Credentials", props.clone()).await;
     created.assert_success();
-    let refused = json!({"Username": USERNAME, "Password": NEW_PASSWORD, "RegistryUrl": registry.url});
-    lab.update(TYPE, "Credentials", &created.physical_id(), refused, props.clone()).await.assert_failed();
+    let refused =
+        json!({"Username": USERNAME, "Password": NEW_PASSWORD, "RegistryUrl": registry.url});
+    lab.update(
+        TYPE,
+        "Credentials",
+        &created.physical_id(),
+        refused,
+        props.clone(),
+    )
+    .await
+    .assert_failed();
     let rotated = json!({"Username": USERNAME, "Password": NEW_PASSWORD});
-    lab.update(TYPE, "Credentials", &created.physical_id(), rotated.clone(), props).await.assert_success();
-    lab.create(TYPE, "FromSsm", json!({"Username": USERNAME, "PasswordParameterName": "/lab/password"})).await.assert_success();
-    lab.create(TYPE, "Typo", json!({"Username": USERNAME, "Passwrd": PASSWORD})).await.assert_failed();
-    lab.delete(TYPE, "Credentials", &created.physical_id(), rotated).await.assert_success();
+    lab.update(
+        TYPE,
+        "Credentials",
+        &created.physical_id(),
+        rotated.clone(),
+        props,
+    )
+    .await
+    .assert_success();
+    lab.create(
+        TYPE,
+        "FromSsm",
+        json!({"Username": USERNAME, "PasswordParameterName": "/lab/password"}),
+    )
+    .await
+    .assert_success();
+    lab.create(
+        TYPE,
+        "Typo",
+        json!({"Username": USERNAME, "Passwrd": PASSWORD}),
+    )
+    .await
+    .assert_failed();
+    lab.delete(TYPE, "Credentials", &created.physical_id(), rotated)
+        .await
+        .assert_success();
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.lines().count() > 50, "the capture saw the run: {} lines", logs.lines().count());
+    assert!(
+        logs.lines().count() > 50,
+        "the capture saw the run: {} lines",
+        logs.lines().count()
+    );
     assert!(logs.contains("\"message\":\"answered\""));
-    for secret in [PASSWORD, NEW_PASSWORD, SSM_PASSWORD, USERNAME, Receiver::SIGNATURE] {
+    for secret in [
+        PASSWORD,
+        NEW_PASSWORD,
+        SSM_PASSWORD,
+        USERNAME,
+        Receiver::SIGNATURE,
+    ] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
     for line in logs.lines() {
-        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|_| panic!("not a JSON line: {line}"));
     }
 }

@@ -14,7 +14,7 @@ mod task_definition;
 pub use cluster::{CapacityProvider, ClusterProperties, ContainerInsights};
 pub use credentials::{PasswordSource, RegistryCredentialsProperties, SecretString};
 pub use reader::{PropertyError, Props};
-pub use role::TaskExecutionRoleProperties;
+pub use role::{DEFAULT_ROLE_PATH, TaskExecutionRoleProperties};
 pub use service::{AssignPublicIp, CapacityProviderStrategyItem, FargateServiceProperties};
 pub use task_definition::{
     ContainerDefinition, CpuArchitecture, KeyValue, LogConfiguration, PortMapping, Protocol,

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// CloudFormation's default wait for a custom resource, and the most it allows.
 pub const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RequestType {
     Create,
     Update,

@@ -13,6 +13,7 @@ use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, Cluster, ClusterField, ClusterSetting, ClusterSettingName,
 };
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use super::SliceContext;
 use super::common::{built, name_from_arn, retry_until, tag_changes};
@@ -50,7 +51,7 @@ async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 
 async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let name = name_from_arn(request.physical_id());
-    match find_cluster(context, name).await? {
+    match find_cluster(&context.clients.ecs, name).await? {
         None => tracing::info!(cluster = name, "cluster already gone"),
         Some(cluster) if !is_ours(tag_pairs(&cluster), request) => {
             tracing::warn!(
@@ -58,7 +59,9 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
                 "cluster is not ours (its tags name another stack resource): left untouched"
             );
         }
-        Some(_) => delete_when_drained(context, name).await?,
+        Some(_) => {
+            delete_when_drained(&context.clients.ecs, name, context.deadline.answer_by()).await?
+        }
     }
     Ok(Outcome::Done {
         physical_resource_id: request.physical_id().to_owned(),
@@ -74,7 +77,7 @@ async fn ensure_cluster(
     props: &ClusterProperties,
 ) -> Result<Cluster, Error> {
     let name = cluster_name(request, props);
-    match find_cluster(context, &name).await? {
+    match find_cluster(&context.clients.ecs, &name).await? {
         None => create_cluster(request, context, &name, props).await,
         Some(existing) if is_ours(tag_pairs(&existing), request) => {
             tracing::info!(cluster = %name, "cluster exists and is ours: adopting it");
@@ -193,10 +196,8 @@ async fn reconcile(
 
 /// The one place that decides whether a cluster exists: a `MISSING` failure or an `INACTIVE`
 /// status (a deleted cluster stays visible for a while) means it does not.
-pub async fn find_cluster(context: &SliceContext, name: &str) -> Result<Option<Cluster>, Error> {
-    let output = context
-        .clients
-        .ecs
+pub async fn find_cluster(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<Cluster>, Error> {
+    let output = ecs
         .describe_clusters()
         .clusters(name)
         .include(ClusterField::Tags)
@@ -213,14 +214,17 @@ pub async fn find_cluster(context: &SliceContext, name: &str) -> Result<Option<C
 
 /// Deletes the cluster, retrying while it still holds services or tasks (they drain after a
 /// service's Delete) until the invocation's time for work is nearly up.
-pub async fn delete_when_drained(context: &SliceContext, name: &str) -> Result<(), Error> {
-    let give_up_at = context.deadline.answer_by();
+pub async fn delete_when_drained(
+    ecs: &aws_sdk_ecs::Client,
+    name: &str,
+    give_up_at: Instant,
+) -> Result<(), Error> {
     let deleted = retry_until(
         give_up_at,
         DRAIN_FIRST_PAUSE,
         DRAIN_MAX_PAUSE,
         still_draining,
-        || context.clients.ecs.delete_cluster().cluster(name).send(),
+        || ecs.delete_cluster().cluster(name).send(),
     )
     .await;
     match deleted {

@@ -41,7 +41,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     verify_with_registry(&props, &password).await?;
     let name = secret_name(request, &props);
     let value = secret_value(&props.username, &password);
-    let secret = match find_secret(context, &name).await? {
+    let secret = match find_secret(&context.clients.secrets, &name).await? {
         None => create_secret(request, context, &name, &props, &value).await?,
         Some(existing) if !is_ours(tag_pairs(&existing), request) => {
             return Err(Error::NotOurs {
@@ -67,7 +67,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
 
 async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let id = request.physical_id();
-    match find_secret(context, id).await? {
+    match find_secret(&context.clients.secrets, id).await? {
         None => tracing::info!("secret already gone"),
         Some(secret) if secret.deleted_date().is_some() => {
             tracing::info!("secret already scheduled for deletion")
@@ -78,7 +78,9 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
                 "secret is not ours (its tags name another stack resource): left untouched"
             );
         }
-        Some(_) => delete_secret(context, id, recovery_window_days(request)).await?,
+        Some(_) => {
+            delete_secret(&context.clients.secrets, id, recovery_window_days(request)).await?
+        }
     }
     Ok(Outcome::Done {
         physical_resource_id: id.to_owned(),
@@ -176,18 +178,11 @@ async fn verify_with_registry(
 
 /// The one place that decides whether a secret exists: Secrets Manager's
 /// ResourceNotFoundException means it does not. A secret scheduled for deletion still exists.
-async fn find_secret(
-    context: &SliceContext,
+pub async fn find_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
     id: &str,
 ) -> Result<Option<DescribeSecretOutput>, Error> {
-    match context
-        .clients
-        .secrets
-        .describe_secret()
-        .secret_id(id)
-        .send()
-        .await
-    {
+    match secrets.describe_secret().secret_id(id).send().await {
         Ok(secret) => Ok(Some(secret)),
         Err(err)
             if err
@@ -224,11 +219,13 @@ async fn create_secret(
     let arn = created.arn().unwrap_or_default().to_owned();
     context.progress.made(&arn);
     tracing::info!(secret = name, "secret created");
-    find_secret(context, &arn).await?.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "creating Secrets Manager secret ({name}): it vanished right after creation"
-        ))
-    })
+    find_secret(&context.clients.secrets, &arn)
+        .await?
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "creating Secrets Manager secret ({name}): it vanished right after creation"
+            ))
+        })
 }
 
 /// Restores a secret scheduled for deletion, and brings description, key, value and tags in line.
@@ -319,11 +316,11 @@ async fn reconcile(
 
 /// Deletes with the recovery window the properties give (0: at once, without recovery).
 pub async fn delete_secret(
-    context: &SliceContext,
+    secrets: &aws_sdk_secretsmanager::Client,
     id: &str,
     recovery_days: i64,
 ) -> Result<(), Error> {
-    let call = context.clients.secrets.delete_secret().secret_id(id);
+    let call = secrets.delete_secret().secret_id(id);
     let call = if recovery_days == 0 {
         call.force_delete_without_recovery(true)
     } else {

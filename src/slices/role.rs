@@ -34,7 +34,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     let managed_policies = managed_policy_arns(request, context, &props)?;
     reject_path_change_of_fixed_name(request, &props)?;
     let name = role_name(request, &props);
-    let role = match find_role(context, &name).await? {
+    let role = match find_role(&context.clients.iam, &name).await? {
         None => create_role(request, context, &name, &props, &managed_policies).await?,
         Some(existing) if !is_ours(tag_pairs(&existing), request) => {
             return Err(Error::NotOurs {
@@ -57,7 +57,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
 
 async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let name = name_from_arn(request.physical_id());
-    match find_role(context, name).await? {
+    match find_role(&context.clients.iam, name).await? {
         None => tracing::info!(role = name, "role already gone"),
         Some(role) if !is_ours(tag_pairs(&role), request) => {
             tracing::warn!(
@@ -65,7 +65,7 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
                 "role is not ours (its tags name another stack resource): left untouched"
             );
         }
-        Some(_) => delete_role(context, name).await?,
+        Some(_) => delete_role(&context.clients.iam, name).await?,
     }
     Ok(Outcome::Done {
         physical_resource_id: request.physical_id().to_owned(),
@@ -171,8 +171,8 @@ fn trust_policy() -> String {
 }
 
 /// Whether the role exists (see [`is_no_such_entity`]).
-async fn find_role(context: &SliceContext, name: &str) -> Result<Option<Role>, Error> {
-    match context.clients.iam.get_role().role_name(name).send().await {
+pub async fn find_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>, Error> {
+    match iam.get_role().role_name(name).send().await {
         Ok(output) => Ok(output.role),
         Err(err) if is_no_such_entity(&err) => Ok(None),
         Err(err) => Err(Error::aws("reading IAM role", name, err)),
@@ -213,7 +213,7 @@ async fn create_role(
     context.progress.made(role.arn());
     tracing::info!(role = name, "role created");
     if let Err(err) = attach_policies(context, name, props, managed_policies).await {
-        match delete_role(context, name).await {
+        match delete_role(&context.clients.iam, name).await {
             Ok(()) => {
                 context.progress.undone();
                 tracing::warn!(role = name, "role removed again after its policies failed");
@@ -279,7 +279,7 @@ async fn reconcile(
     if current_inline_policy(context, name).await?.as_ref() != Some(&inline_policy(props)) {
         put_inline_policy(context, name, props).await?;
     }
-    let attached = attached_policy_arns(context, name).await?;
+    let attached = attached_policy_arns(&context.clients.iam, name).await?;
     for arn in managed_policies
         .iter()
         .filter(|arn| !attached.contains(arn))
@@ -377,10 +377,8 @@ async fn current_inline_policy(context: &SliceContext, name: &str) -> Result<Opt
     }
 }
 
-async fn attached_policy_arns(context: &SliceContext, name: &str) -> Result<Vec<String>, Error> {
-    let pages: Vec<_> = context
-        .clients
-        .iam
+async fn attached_policy_arns(iam: &aws_sdk_iam::Client, name: &str) -> Result<Vec<String>, Error> {
+    let pages: Vec<_> = iam
         .list_attached_role_policies()
         .role_name(name)
         .into_paginator()
@@ -397,10 +395,8 @@ async fn attached_policy_arns(context: &SliceContext, name: &str) -> Result<Vec<
         .collect()
 }
 
-async fn inline_policy_names(context: &SliceContext, name: &str) -> Result<Vec<String>, Error> {
-    let pages: Vec<_> = context
-        .clients
-        .iam
+async fn inline_policy_names(iam: &aws_sdk_iam::Client, name: &str) -> Result<Vec<String>, Error> {
+    let pages: Vec<_> = iam
         .list_role_policies()
         .role_name(name)
         .into_paginator()
@@ -418,9 +414,8 @@ async fn inline_policy_names(context: &SliceContext, name: &str) -> Result<Vec<S
 
 /// Detaches and deletes every policy, then deletes the role. "Not found" at any step means that
 /// step is done.
-pub async fn delete_role(context: &SliceContext, name: &str) -> Result<(), Error> {
-    let iam = &context.clients.iam;
-    for arn in attached_policy_arns(context, name).await? {
+pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), Error> {
+    for arn in attached_policy_arns(iam, name).await? {
         let detached = iam
             .detach_role_policy()
             .role_name(name)
@@ -438,7 +433,7 @@ pub async fn delete_role(context: &SliceContext, name: &str) -> Result<(), Error
             _ => {}
         }
     }
-    for policy in inline_policy_names(context, name).await? {
+    for policy in inline_policy_names(iam, name).await? {
         let deleted = iam
             .delete_role_policy()
             .role_name(name)

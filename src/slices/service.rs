@@ -50,24 +50,25 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     let props = FargateServiceProperties::parse(request.properties())?;
     reject_spot_on_arm64(context, &props).await?;
     let name = service_name(request, &props);
-    let (service, made_here) = match find_service(context, &props.cluster, &name).await? {
-        None => (create_service(request, context, &name, &props).await?, true),
-        Some(existing) if !is_ours(tag_pairs(&existing), request) => {
-            return Err(Error::NotOurs {
-                what: WHAT,
-                name,
-                logical_id: request.logical_resource_id.clone(),
-            });
-        }
-        Some(existing) => {
-            tracing::info!(service = %name, "service exists and is ours: adopting it");
-            context
-                .progress
-                .made(existing.service_arn().unwrap_or_default());
-            reconcile(context, &existing, &props).await?;
-            (existing, false)
-        }
-    };
+    let (service, made_here) =
+        match find_service(&context.clients.ecs, &props.cluster, &name).await? {
+            None => (create_service(request, context, &name, &props).await?, true),
+            Some(existing) if !is_ours(tag_pairs(&existing), request) => {
+                return Err(Error::NotOurs {
+                    what: WHAT,
+                    name,
+                    logical_id: request.logical_resource_id.clone(),
+                });
+            }
+            Some(existing) => {
+                tracing::info!(service = %name, "service exists and is ours: adopting it");
+                context
+                    .progress
+                    .made(existing.service_arn().unwrap_or_default());
+                reconcile(context, &existing, &props).await?;
+                (existing, false)
+            }
+        };
     let arn = service.service_arn().unwrap_or_default().to_owned();
     if props.wait_for_steady_state {
         let waited = wait_for_deployment(context, &props, &name).await;
@@ -91,14 +92,14 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
 async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let arn = request.physical_id();
     let (cluster, name) = cluster_and_name(request);
-    match find_service(context, &cluster, &name).await? {
+    match find_service(&context.clients.ecs, &cluster, &name).await? {
         None => tracing::info!(service = %name, "service already gone"),
         Some(service) if !is_ours(tag_pairs(&service), request) => {
             tracing::warn!(service = %name, "service is not ours (its tags name another stack resource): left untouched");
         }
         Some(service) => {
             if service.status() == Some("ACTIVE") {
-                stop_service(context, &cluster, &name).await?;
+                stop_service(&context.clients.ecs, &cluster, &name).await?;
             }
             if let Waited::Continued = wait_until_inactive(context, &cluster, &name).await? {
                 return Ok(Outcome::Continued);
@@ -184,14 +185,12 @@ async fn reject_spot_on_arm64(
 /// The one place that decides whether a service exists: a `MISSING` failure, an unknown
 /// cluster, or an `INACTIVE` status (a deleted service stays visible for a while) mean it does
 /// not.
-async fn find_service(
-    context: &SliceContext,
+pub async fn find_service(
+    ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     name: &str,
 ) -> Result<Option<Service>, Error> {
-    let output = match context
-        .clients
-        .ecs
+    let output = match ecs
         .describe_services()
         .cluster(cluster)
         .services(name)
@@ -404,7 +403,7 @@ async fn deployment_progress(
     props: &FargateServiceProperties,
     name: &str,
 ) -> Result<Poll<()>, Error> {
-    let service = find_service(context, &props.cluster, name)
+    let service = find_service(&context.clients.ecs, &props.cluster, name)
         .await?
         .ok_or_else(|| {
             Error::Unsupported(format!(
@@ -574,8 +573,11 @@ fn past_iam_window(context: &SliceContext) -> bool {
     iam_window_end(context) <= tokio::time::Instant::now()
 }
 
-async fn stop_service(context: &SliceContext, cluster: &str, name: &str) -> Result<(), Error> {
-    let ecs = &context.clients.ecs;
+pub async fn stop_service(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+) -> Result<(), Error> {
     if let Err(err) = ecs
         .update_service()
         .cluster(cluster)
@@ -610,6 +612,29 @@ async fn stop_service(context: &SliceContext, cluster: &str, name: &str) -> Resu
     }
 }
 
+/// Polls until the service is INACTIVE or gone, within `give_up_at` (for callers without a
+/// request to continue, like the nightly cleanup).
+pub async fn wait_until_gone(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+    give_up_at: tokio::time::Instant,
+) -> Result<(), Error> {
+    let mut pause = POLL_FIRST_PAUSE;
+    let started = tokio::time::Instant::now();
+    while find_service(ecs, cluster, name).await?.is_some() {
+        if tokio::time::Instant::now() + pause >= give_up_at {
+            return Err(Error::WaitTimedOut {
+                waiting_for: format!("for ECS service {name} to drain"),
+                seconds: started.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL_MAX_PAUSE);
+    }
+    Ok(())
+}
+
 async fn wait_until_inactive(
     context: &SliceContext,
     cluster: &str,
@@ -618,10 +643,12 @@ async fn wait_until_inactive(
     let what = format!("for ECS service {name} to drain");
     context
         .wait_for(&what, POLL_FIRST_PAUSE, POLL_MAX_PAUSE, || async {
-            Ok(match find_service(context, cluster, name).await? {
-                None => Poll::Ready(()),
-                Some(_) => Poll::Pending,
-            })
+            Ok(
+                match find_service(&context.clients.ecs, cluster, name).await? {
+                    None => Poll::Ready(()),
+                    Some(_) => Poll::Pending,
+                },
+            )
         })
         .await
 }
@@ -638,7 +665,7 @@ async fn undo_replacement(
     if !made_here {
         return;
     }
-    match stop_service(context, cluster, name).await {
+    match stop_service(&context.clients.ecs, cluster, name).await {
         Ok(()) => {
             if request.request_type == RequestType::Create {
                 context.progress.undone();

@@ -34,9 +34,9 @@ pub const TAG_CONTENT: &str = "ecs-private-auth:content";
 const ADOPTION_SEARCH_DEPTH: usize = 25;
 
 /// A task definition revision with the tags ECS returns beside it.
-struct Revision {
-    definition: TaskDefinition,
-    tags: Vec<Tag>,
+pub struct Revision {
+    pub definition: TaskDefinition,
+    pub tags: Vec<Tag>,
 }
 
 pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
@@ -58,7 +58,7 @@ async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     let fingerprint = content_fingerprint(&props);
-    if let Some(current) = find_revision(context, request.physical_id()).await? {
+    if let Some(current) = find_revision(&context.clients.ecs, request.physical_id()).await? {
         let same_content = tag_value(&current.tags, TAG_CONTENT) == Some(fingerprint.as_str());
         if same_content && is_ours(pairs(&current.tags), request) && is_active(&current.definition)
         {
@@ -72,14 +72,14 @@ async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 
 async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let arn = request.physical_id();
-    match find_revision(context, arn).await? {
+    match find_revision(&context.clients.ecs, arn).await? {
         None => tracing::info!("task definition revision already gone"),
         Some(revision) if !is_ours(pairs(&revision.tags), request) => {
             tracing::warn!(
                 "task definition revision is not ours (its tags name another stack resource): left untouched"
             );
         }
-        Some(revision) => delete_revision(context, &revision.definition).await?,
+        Some(revision) => delete_revision(&context.clients.ecs, &revision.definition).await?,
     }
     Ok(Outcome::Done {
         physical_resource_id: arn.to_owned(),
@@ -213,10 +213,11 @@ async fn retag(
 
 /// The one place that decides whether a revision exists: ECS answers a ClientException for a
 /// revision it does not know, and a revision being deleted is as good as gone.
-async fn find_revision(context: &SliceContext, arn: &str) -> Result<Option<Revision>, Error> {
-    let output = match context
-        .clients
-        .ecs
+pub async fn find_revision(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+) -> Result<Option<Revision>, Error> {
+    let output = match ecs
         .describe_task_definition()
         .task_definition(arn)
         .include(TaskDefinitionField::Tags)
@@ -267,7 +268,7 @@ async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Re
     let mut revisions = Vec::new();
     // family_prefix matches "web" and "web-api" alike: keep exactly this family.
     for arn in arns.iter().filter(|arn| family_of(arn) == family) {
-        if let Some(revision) = find_revision(context, arn).await? {
+        if let Some(revision) = find_revision(&context.clients.ecs, arn).await? {
             revisions.push(revision);
         }
     }
@@ -276,11 +277,10 @@ async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Re
 
 /// Deregisters the revision (if still ACTIVE), then deletes it.
 pub async fn delete_revision(
-    context: &SliceContext,
+    ecs: &aws_sdk_ecs::Client,
     definition: &TaskDefinition,
 ) -> Result<(), Error> {
     let arn = definition.task_definition_arn().unwrap_or_default();
-    let ecs = &context.clients.ecs;
     if is_active(definition) {
         ecs.deregister_task_definition()
             .task_definition(arn)

@@ -24,7 +24,7 @@ impl Moto {
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(log_file(port));
         for (key, value) in env {
             command.env(key, value);
         }
@@ -74,6 +74,16 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// moto's own log, kept only when `MOTO_LOG_DIR` names a folder (for debugging a test).
+fn log_file(port: u16) -> Stdio {
+    match std::env::var("MOTO_LOG_DIR") {
+        Ok(dir) => std::fs::File::create(format!("{dir}/moto-{port}.log"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null()),
+        Err(_) => Stdio::null(),
     }
 }
 

@@ -1,28 +1,22 @@
-//! nightly-cleanup: run by the EventBridge schedule; deletes what the lab left behind.
-//!
-//! The cleanup itself arrives with its own issue; until then the function answers with a report
-//! that says so, and deletes nothing.
+//! nightly-cleanup: run by the EventBridge schedule; deletes what stacks using ecs-private-auth
+//! left behind, and stacks whose time to live is over. `{"dryRun": true}` plans and reports only.
 
+use ecs_private_auth::aws::load_config;
+use ecs_private_auth::cleanup::{Cleaner, CleanupClients, CleanupSettings};
 use ecs_private_auth::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let dry_run = event
-            .payload
-            .get("dryRun")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        tracing::warn!(
-            dry_run,
-            "nightly cleanup is not implemented yet: nothing was deleted"
-        );
-        Ok::<_, lambda_runtime::Error>(
-            json!({"implemented": false, "dryRun": dry_run, "deleted": []}),
-        )
+    let cleaner = Cleaner::new(
+        CleanupClients::new(&load_config().await),
+        CleanupSettings::from_env(),
+    );
+    let cleaner = &cleaner;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        cleaner.handle(event)
     }))
     .await
 }

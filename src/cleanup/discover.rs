@@ -1,0 +1,333 @@
+//! Finding only what is ours, and what its stacks say. Every list call is paginated.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_cloudformation::types::{Stack, StackStatus};
+use futures::StreamExt;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::plan::{Found, Kind, StackState};
+use super::{CONCURRENCY, CleanupClients};
+use crate::Error;
+use crate::naming::{
+    TAG_CREATED_AT, TAG_EXPIRES_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID, TAG_TTL_HOURS,
+};
+use crate::properties::DEFAULT_ROLE_PATH;
+
+/// The resource types the Tagging API is asked about (it does not cover IAM).
+const TAGGED_TYPES: &[&str] = &[
+    "ecs:cluster",
+    "ecs:service",
+    "ecs:task-definition",
+    "secretsmanager:secret",
+];
+
+/// Every ECS resource, secret and role (under the product's path) that carries the stack-id tag.
+pub async fn tagged_resources(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
+    let mut found = Vec::new();
+    let mut pages = clients
+        .tagging
+        .get_resources()
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key(TAG_STACK_ID)
+                .build(),
+        )
+        .set_resource_type_filters(Some(TAGGED_TYPES.iter().map(|t| t.to_string()).collect()))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| {
+            Error::aws(
+                "listing tagged resources",
+                "Resource Groups Tagging API",
+                err,
+            )
+        })?;
+        for mapping in page.resource_tag_mapping_list() {
+            let arn = mapping.resource_arn().unwrap_or_default();
+            let tags: BTreeMap<&str, &str> = mapping
+                .tags()
+                .iter()
+                .map(|tag| (tag.key(), tag.value()))
+                .collect();
+            if let Some(resource) = found_from(arn, kind_of(arn), &tags, None) {
+                found.push(resource);
+            }
+        }
+    }
+    found.extend(tagged_roles(clients).await?);
+    Ok(found)
+}
+
+/// Roles under the product's path with their tags (ListRoles does not return tags).
+async fn tagged_roles(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
+    let roles: Vec<aws_sdk_iam::types::Role> = clients
+        .iam
+        .list_roles()
+        .path_prefix(DEFAULT_ROLE_PATH)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|err| Error::aws("listing IAM roles under", DEFAULT_ROLE_PATH, err))?;
+    let tagged: Vec<Result<Option<Found>, Error>> = futures::stream::iter(roles)
+        .map(|role| async move {
+            let tags: Vec<aws_sdk_iam::types::Tag> = clients
+                .iam
+                .list_role_tags()
+                .role_name(role.role_name())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(|err| Error::aws("listing the tags of IAM role", role.role_name(), err))?;
+            let tags: BTreeMap<&str, &str> =
+                tags.iter().map(|tag| (tag.key(), tag.value())).collect();
+            let created = OffsetDateTime::from_unix_timestamp(role.create_date().secs()).ok();
+            Ok(found_from(role.arn(), Some(Kind::Role), &tags, created))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    tagged.into_iter().filter_map(Result::transpose).collect()
+}
+
+fn found_from(
+    arn: &str,
+    kind: Option<Kind>,
+    tags: &BTreeMap<&str, &str>,
+    created: Option<OffsetDateTime>,
+) -> Option<Found> {
+    let stack_id = tags.get(TAG_STACK_ID)?;
+    Some(Found {
+        arn: arn.to_owned(),
+        kind: kind?,
+        stack_id: (*stack_id).to_owned(),
+        logical_id: tags
+            .get(TAG_LOGICAL_ID)
+            .copied()
+            .unwrap_or_default()
+            .to_owned(),
+        created_at: tags
+            .get(TAG_CREATED_AT)
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
+            .or(created),
+        keep: tags.contains_key(TAG_KEEP),
+    })
+}
+
+fn kind_of(arn: &str) -> Option<Kind> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    if arn.contains(":secretsmanager:") {
+        return Some(Kind::Secret);
+    }
+    match resource.split('/').next()? {
+        "cluster" => Some(Kind::Cluster),
+        "service" => Some(Kind::Service),
+        "task-definition" => Some(Kind::TaskDefinition),
+        _ => None,
+    }
+}
+
+/// What every stack of interest says: the stacks our resources name (in this account, each in
+/// its own region), and the stacks in this region that opted into a time to live.
+pub async fn stack_states(
+    clients: &CleanupClients,
+    found: &[Found],
+    own_account: &str,
+) -> Result<BTreeMap<String, StackState>, Error> {
+    let referenced: BTreeSet<String> = found
+        .iter()
+        .filter(|resource| resource.stack_id.split(':').nth(4) == Some(own_account))
+        .map(|resource| resource.stack_id.clone())
+        .collect();
+    let mut states: BTreeMap<String, StackState> = futures::stream::iter(referenced)
+        .map(|stack_id| async move {
+            let state = look_up(clients, &stack_id).await;
+            (stack_id, state)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    for stack in stacks_with_time_to_live(clients).await? {
+        let Some(id) = stack.stack_id() else { continue };
+        if !states.contains_key(id) {
+            let state = state_of(&stack, BTreeMap::new());
+            states.insert(id.to_owned(), state);
+        }
+    }
+    Ok(states)
+}
+
+async fn stacks_with_time_to_live(clients: &CleanupClients) -> Result<Vec<Stack>, Error> {
+    let stacks: Vec<Stack> = clients
+        .cloudformation
+        .describe_stacks()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(|err| Error::aws("listing CloudFormation stacks", "this region", err))?;
+    Ok(stacks
+        .into_iter()
+        .filter(|stack| {
+            stack
+                .tags()
+                .iter()
+                .any(|tag| matches!(tag.key(), Some(TAG_EXPIRES_AT | TAG_TTL_HOURS)))
+        })
+        .collect())
+}
+
+/// One stack, by its unique id, in the region the id names. Errors become `Unknown`: doubt.
+async fn look_up(clients: &CleanupClients, stack_id: &str) -> StackState {
+    let region = stack_id.split(':').nth(3).unwrap_or_default();
+    let cloudformation = clients.cloudformation_in(region);
+    let stack = match cloudformation
+        .describe_stacks()
+        .stack_name(stack_id)
+        .send()
+        .await
+    {
+        Ok(output) => match output.stacks().first() {
+            Some(stack) => stack.clone(),
+            None => return StackState::Gone,
+        },
+        Err(err) => {
+            let text = crate::aws::describe_error(&err);
+            // A stack id is unique: one CloudFormation no longer knows was deleted long ago.
+            return if text.contains("does not exist") {
+                StackState::Gone
+            } else {
+                StackState::Unknown(text)
+            };
+        }
+    };
+    if stack.stack_status() != Some(&StackStatus::DeleteComplete) && is_stable(&stack) {
+        let holds = match physical_ids(&cloudformation, stack_id).await {
+            Ok(holds) => holds,
+            Err(err) => return StackState::Unknown(err.to_string()),
+        };
+        return state_of(&stack, holds);
+    }
+    state_of(&stack, BTreeMap::new())
+}
+
+fn is_stable(stack: &Stack) -> bool {
+    matches!(
+        stack.stack_status(),
+        Some(
+            StackStatus::CreateComplete
+                | StackStatus::UpdateComplete
+                | StackStatus::UpdateRollbackComplete
+                | StackStatus::ImportComplete
+                | StackStatus::ImportRollbackComplete
+        )
+    )
+}
+
+fn state_of(stack: &Stack, holds: BTreeMap<String, String>) -> StackState {
+    let termination_protection = stack.enable_termination_protection().unwrap_or(false);
+    match stack.stack_status() {
+        Some(StackStatus::DeleteComplete) => StackState::Gone,
+        Some(StackStatus::RollbackComplete) => StackState::RolledBack {
+            termination_protection,
+        },
+        _ if is_stable(stack) => StackState::Stable {
+            status: stack
+                .stack_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            holds,
+            tags: stack
+                .tags()
+                .iter()
+                .filter_map(|tag| {
+                    Some((
+                        tag.key()?.to_owned(),
+                        tag.value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+            created_at: stack
+                .creation_time()
+                .and_then(|at| OffsetDateTime::from_unix_timestamp(at.secs()).ok()),
+            termination_protection,
+        },
+        other => StackState::Busy(
+            other
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "in an unknown state".into()),
+        ),
+    }
+}
+
+/// Logical id → physical id of every resource of the stack.
+async fn physical_ids(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack_id: &str,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut holds = BTreeMap::new();
+    let mut pages = cloudformation
+        .list_stack_resources()
+        .stack_name(stack_id)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages.next().await {
+        let summary = item.map_err(|err| {
+            Error::aws(
+                "listing the resources of CloudFormation stack",
+                stack_id,
+                err,
+            )
+        })?;
+        if let (Some(logical), Some(physical)) = (
+            summary.logical_resource_id(),
+            summary.physical_resource_id(),
+        ) {
+            holds.insert(logical.to_owned(), physical.to_owned());
+        }
+    }
+    Ok(holds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_arns() {
+        assert_eq!(
+            kind_of("arn:aws:ecs:us-east-1:123456789012:cluster/lab"),
+            Some(Kind::Cluster)
+        );
+        assert_eq!(
+            kind_of("arn:aws:ecs:us-east-1:123456789012:service/lab/web"),
+            Some(Kind::Service)
+        );
+        assert_eq!(
+            kind_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
+            Some(Kind::TaskDefinition)
+        );
+        assert_eq!(
+            kind_of("arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"),
+            Some(Kind::Secret)
+        );
+        assert_eq!(
+            kind_of("arn:aws:ecs:us-east-1:123456789012:task/lab/0abc"),
+            None
+        );
+    }
+}
