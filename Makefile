@@ -11,6 +11,7 @@ setup:
 
 test: setup
 	cargo test --workspace
+	scripts/check-template.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -13,6 +13,8 @@ cfn-lint template.yaml
 echo "== checkov"
 "$tools/venv-checkov/bin/checkov" --framework cloudformation --skip-download -f template.yaml \
   --config-file .checkov.yaml --compact --quiet
+echo "== cargo lambda build (the five functions in one cargo run; sam build reuses its output)"
+cargo lambda build --release -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
 echo "== sam build"
 sam build --region "$AWS_DEFAULT_REGION"
 for function in OnCreateFunction OnUpdateFunction OnDeleteFunction OnFailureFunction NightlyCleanupFunction; do

@@ -14,7 +14,7 @@ pub enum Error {
     /// An AWS call failed: "creating ECS cluster (lab): AccessDeniedException: …".
     #[error("{action} ({name}): {cause}")]
     Aws {
-        action: &'static str,
+        action: String,
         name: String,
         cause: String,
     },
@@ -44,9 +44,13 @@ pub enum Error {
 impl Error {
     /// An AWS SDK error with the action and resource it concerns. The SDK's own error text holds
     /// the service's code and message, never our request's secrets.
-    pub fn aws(action: &'static str, name: impl Into<String>, err: impl std::error::Error) -> Self {
+    pub fn aws(
+        action: impl Into<String>,
+        name: impl Into<String>,
+        err: impl std::error::Error,
+    ) -> Self {
         Error::Aws {
-            action,
+            action: action.into(),
             name: name.into(),
             cause: crate::aws::describe_error(&err),
         }

@@ -16,10 +16,12 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::SliceContext;
-use super::common::{built, name_from_arn, retry_until, tag_changes};
+use super::common::{
+    built, ecs_tag_pairs, ecs_tags, name_from_arn, retry_until, sync_ecs_tags, tags_from_ecs,
+};
 use crate::Error;
 use crate::naming::{generated_name, is_ours, limits, managed_tags};
-use crate::properties::{CapacityProvider, ClusterProperties, Tag};
+use crate::properties::{CapacityProvider, ClusterProperties};
 use crate::protocol::{Outcome, Request, RequestType};
 
 const WHAT: &str = "ECS cluster";
@@ -53,7 +55,7 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     let name = name_from_arn(request.physical_id());
     match find_cluster(&context.clients.ecs, name).await? {
         None => tracing::info!(cluster = name, "cluster already gone"),
-        Some(cluster) if !is_ours(tag_pairs(&cluster), request) => {
+        Some(cluster) if !is_ours(ecs_tag_pairs(cluster.tags()), request) => {
             tracing::warn!(
                 cluster = name,
                 "cluster is not ours (its tags name another stack resource): left untouched"
@@ -79,7 +81,7 @@ async fn ensure_cluster(
     let name = cluster_name(request, props);
     match find_cluster(&context.clients.ecs, &name).await? {
         None => create_cluster(request, context, &name, props).await,
-        Some(existing) if is_ours(tag_pairs(&existing), request) => {
+        Some(existing) if is_ours(ecs_tag_pairs(existing.tags()), request) => {
             tracing::info!(cluster = %name, "cluster exists and is ours: adopting it");
             reconcile(context, &name, &existing, props).await?;
             Ok(existing)
@@ -173,25 +175,7 @@ async fn reconcile(
             .map_err(|err| Error::aws("updating ECS cluster capacity providers", name, err))?;
     }
     let arn = cluster.cluster_arn().unwrap_or(name);
-    let current_tags: Vec<Tag> = tag_pairs(cluster).map(|(k, v)| Tag::new(k, v)).collect();
-    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
-    if !to_set.is_empty() {
-        ecs.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(ecs_tags(&to_set)))
-            .send()
-            .await
-            .map_err(|err| Error::aws("tagging ECS cluster", name, err))?;
-    }
-    if !to_remove.is_empty() {
-        ecs.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|err| Error::aws("untagging ECS cluster", name, err))?;
-    }
-    Ok(())
+    sync_ecs_tags(ecs, arn, WHAT, &tags_from_ecs(cluster.tags()), &props.tags).await
 }
 
 /// The one place that decides whether a cluster exists: a `MISSING` failure or an `INACTIVE`
@@ -301,22 +285,4 @@ fn container_insights_setting(value: &str) -> ClusterSetting {
         .name(ClusterSettingName::ContainerInsights)
         .value(value)
         .build()
-}
-
-fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
-    tags.iter()
-        .map(|tag| {
-            aws_sdk_ecs::types::Tag::builder()
-                .key(&tag.key)
-                .value(&tag.value)
-                .build()
-        })
-        .collect()
-}
-
-fn tag_pairs(cluster: &Cluster) -> impl Iterator<Item = (&str, &str)> {
-    cluster
-        .tags()
-        .iter()
-        .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
 }

@@ -64,6 +64,59 @@ where
     }
 }
 
+/// ECS's tags from ours.
+pub fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
+    tags.iter()
+        .map(|tag| {
+            aws_sdk_ecs::types::Tag::builder()
+                .key(&tag.key)
+                .value(&tag.value)
+                .build()
+        })
+        .collect()
+}
+
+/// Ours from ECS's (a tag without a key is no tag).
+pub fn tags_from_ecs(tags: &[aws_sdk_ecs::types::Tag]) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|tag| Some(Tag::new(tag.key()?, tag.value().unwrap_or_default())))
+        .collect()
+}
+
+/// The (key, value) pairs of ECS tags, for [`crate::naming::is_ours`].
+pub fn ecs_tag_pairs(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter()
+        .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
+}
+
+/// Brings the user tags of an ECS resource (`what`, for messages: "ECS cluster") in line.
+pub async fn sync_ecs_tags(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+    what: &str,
+    current: &[Tag],
+    desired: &[Tag],
+) -> Result<(), Error> {
+    let (to_set, to_remove) = tag_changes(current, desired);
+    if !to_set.is_empty() {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs_tags(&to_set)))
+            .send()
+            .await
+            .map_err(|err| Error::aws(format!("tagging {what}"), arn, err))?;
+    }
+    if !to_remove.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(to_remove))
+            .send()
+            .await
+            .map_err(|err| Error::aws(format!("untagging {what}"), arn, err))?;
+    }
+    Ok(())
+}
+
 /// Builds an SDK value whose builder can fail (a required member missing): a bug of ours, not
 /// the user's, reported as such rather than with `unwrap`.
 pub fn built<T, E: std::fmt::Display>(

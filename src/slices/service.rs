@@ -18,11 +18,11 @@ use aws_sdk_ecs::types::{
 };
 use time::OffsetDateTime;
 
-use super::common::{built, retry_until, tag_changes};
+use super::common::{built, ecs_tag_pairs, ecs_tags, retry_until, sync_ecs_tags, tags_from_ecs};
 use super::{Poll, SliceContext, Waited};
 use crate::Error;
 use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
-use crate::properties::{AssignPublicIp, FargateServiceProperties, Tag};
+use crate::properties::{AssignPublicIp, FargateServiceProperties};
 use crate::protocol::{Outcome, Request, RequestType};
 
 const WHAT: &str = "ECS service";
@@ -53,7 +53,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     let (service, made_here) =
         match find_service(&context.clients.ecs, &props.cluster, &name).await? {
             None => (create_service(request, context, &name, &props).await?, true),
-            Some(existing) if !is_ours(tag_pairs(&existing), request) => {
+            Some(existing) if !is_ours(ecs_tag_pairs(existing.tags()), request) => {
                 return Err(Error::NotOurs {
                     what: WHAT,
                     name,
@@ -94,7 +94,7 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     let (cluster, name) = cluster_and_name(request);
     match find_service(&context.clients.ecs, &cluster, &name).await? {
         None => tracing::info!(service = %name, "service already gone"),
-        Some(service) if !is_ours(tag_pairs(&service), request) => {
+        Some(service) if !is_ours(ecs_tag_pairs(service.tags()), request) => {
             tracing::warn!(service = %name, "service is not ours (its tags name another stack resource): left untouched");
         }
         Some(service) => {
@@ -309,27 +309,7 @@ async fn reconcile(
         tracing::info!(service = name, "service updated");
     }
     let arn = service.service_arn().unwrap_or(name);
-    let current: Vec<Tag> = tag_pairs(service)
-        .map(|(key, value)| Tag::new(key, value))
-        .collect();
-    let (to_set, to_remove) = tag_changes(&current, &props.tags);
-    if !to_set.is_empty() {
-        ecs.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(ecs_tags(&to_set)))
-            .send()
-            .await
-            .map_err(|err| Error::aws("tagging ECS service", name, err))?;
-    }
-    if !to_remove.is_empty() {
-        ecs.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|err| Error::aws("untagging ECS service", name, err))?;
-    }
-    Ok(())
+    sync_ecs_tags(ecs, arn, WHAT, &tags_from_ecs(service.tags()), &props.tags).await
 }
 
 fn needs_update(service: &Service, props: &FargateServiceProperties) -> bool {
@@ -722,24 +702,6 @@ fn deployment_configuration(props: &FargateServiceProperties) -> DeploymentConfi
     DeploymentConfiguration::builder()
         .deployment_circuit_breaker(breaker)
         .build()
-}
-
-fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
-    tags.iter()
-        .map(|tag| {
-            aws_sdk_ecs::types::Tag::builder()
-                .key(&tag.key)
-                .value(&tag.value)
-                .build()
-        })
-        .collect()
-}
-
-fn tag_pairs(service: &Service) -> impl Iterator<Item = (&str, &str)> {
-    service
-        .tags()
-        .iter()
-        .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::SliceContext;
-use super::common::tag_changes;
+use super::common::{ecs_tags, sync_ecs_tags};
 use crate::Error;
 use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
 use crate::properties::{
@@ -190,25 +190,14 @@ async fn retag(
         .definition
         .task_definition_arn()
         .unwrap_or_default();
-    let (to_set, to_remove) = tag_changes(&revision.tags, &props.tags);
-    let ecs = &context.clients.ecs;
-    if !to_set.is_empty() {
-        ecs.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(ecs_tags(&to_set)))
-            .send()
-            .await
-            .map_err(|err| Error::aws("tagging ECS task definition", arn, err))?;
-    }
-    if !to_remove.is_empty() {
-        ecs.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|err| Error::aws("untagging ECS task definition", arn, err))?;
-    }
-    Ok(())
+    sync_ecs_tags(
+        &context.clients.ecs,
+        arn,
+        "ECS task definition",
+        &revision.tags,
+        &props.tags,
+    )
+    .await
 }
 
 /// The one place that decides whether a revision exists: ECS answers a ClientException for a
@@ -430,17 +419,6 @@ fn pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()
         .filter(|tag| tag.key == TAG_STACK_ID || tag.key == TAG_LOGICAL_ID)
         .map(|tag| (tag.key.as_str(), tag.value.as_str()))
-}
-
-fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
-    tags.iter()
-        .map(|tag| {
-            aws_sdk_ecs::types::Tag::builder()
-                .key(&tag.key)
-                .value(&tag.value)
-                .build()
-        })
-        .collect()
 }
 
 #[cfg(test)]
