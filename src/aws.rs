@@ -52,14 +52,19 @@ impl Clients {
     }
 }
 
-/// An SDK error as "Code: message", the full source chain for transport errors.
+/// An SDK error as "Code: message", the full source chain for transport errors. The SDK's own
+/// wrappers ("service error", "unhandled error") say nothing and are left out.
 pub fn describe_error(err: &(dyn std::error::Error + '_)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
+    const EMPTY_WRAPPERS: &[&str] = &["service error", "unhandled error", "dispatch failure"];
+    let mut text = String::new();
+    let mut source = Some(err);
     while let Some(cause) = source {
         let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
+        let is_wrapper = EMPTY_WRAPPERS.contains(&cause_text.as_str()) && cause.source().is_some();
+        if !is_wrapper && !text.contains(&cause_text) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
             text.push_str(&cause_text);
         }
         source = cause.source();

@@ -29,9 +29,34 @@ pub enum Error {
         logical_id: String,
     },
 
-    /// A request that is valid property by property but cannot be carried out as asked.
+    /// Valid property by property, but not something this provider will do: the text says
+    /// what to change in the template.
     #[error("{0}")]
-    Unsupported(String),
+    Rejected(String),
+
+    /// AWS reported success without what the call returns; retrying is the remedy.
+    #[error("{action} ({name}): AWS answered without {missing}; it is safe to retry")]
+    IncompleteAnswer {
+        action: &'static str,
+        name: String,
+        missing: &'static str,
+    },
+
+    /// A rollout that failed, with the reason ECS or a stopped task gave.
+    #[error("deploying ECS service ({service}) failed: {reason}")]
+    DeploymentFailed { service: String, reason: String },
+
+    /// A resource that cannot go yet because something still uses it.
+    #[error("deleting {what} ({name}): {reason}")]
+    StillInUse {
+        what: &'static str,
+        name: String,
+        reason: String,
+    },
+
+    /// A fault of this provider or its configuration, not of the request.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     #[error("verifying registry credentials: {0}")]
     Registry(#[from] crate::registry::RegistryError),

@@ -124,10 +124,10 @@ async fn create_cluster(
         .await
         .map_err(|err| Error::aws("creating ECS cluster", name, err))?
         .cluster
-        .ok_or_else(|| {
-            Error::Unsupported(format!(
-                "creating ECS cluster ({name}): ECS returned no cluster"
-            ))
+        .ok_or_else(|| Error::IncompleteAnswer {
+            action: "creating ECS cluster",
+            name: name.to_owned(),
+            missing: "the cluster",
         })?;
     if let Some(arn) = cluster.cluster_arn() {
         context.progress.made(arn);
@@ -224,9 +224,11 @@ pub async fn delete_when_drained(
         {
             Ok(())
         }
-        Err(err) if still_draining(&err) => Err(Error::Unsupported(format!(
-            "deleting ECS cluster ({name}): it still holds services or tasks; delete them first (a FargateService's Delete waits for its tasks to stop), then retry"
-        ))),
+        Err(err) if still_draining(&err) => Err(Error::StillInUse {
+            what: WHAT,
+            name: name.to_owned(),
+            reason: "it still holds services or tasks; delete them first (a FargateService's Delete waits for its tasks to stop), then retry".into(),
+        }),
         Err(err) => Err(Error::aws("deleting ECS cluster", name, err)),
     }
 }

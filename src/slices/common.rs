@@ -123,7 +123,7 @@ pub fn built<T, E: std::fmt::Display>(
     what: &'static str,
     result: Result<T, E>,
 ) -> Result<T, Error> {
-    result.map_err(|err| Error::Unsupported(format!("internal error building {what}: {err}")))
+    result.map_err(|err| Error::Internal(format!("building {what}: {err}")))
 }
 
 #[cfg(test)]

@@ -127,20 +127,20 @@ async fn resolve_password(
                 err,
             )
         })?;
-    let parameter = output.parameter.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "reading SSM parameter ({parameter_name}): SSM returned no parameter"
-        ))
+    let parameter = output.parameter.ok_or_else(|| Error::IncompleteAnswer {
+        action: "reading SSM parameter",
+        name: parameter_name.clone(),
+        missing: "the parameter",
     })?;
     let value = parameter.value.unwrap_or_default();
     context.register_secret(&value);
     if parameter.r#type != Some(ParameterType::SecureString) {
-        return Err(Error::Unsupported(format!(
+        return Err(Error::Rejected(format!(
             "PasswordParameterName must name a SecureString parameter; {parameter_name} is not one"
         )));
     }
     if value.is_empty() {
-        return Err(Error::Unsupported(format!(
+        return Err(Error::Rejected(format!(
             "SSM parameter {parameter_name} is empty"
         )));
     }
@@ -221,10 +221,10 @@ async fn create_secret(
     tracing::info!(secret = name, "secret created");
     find_secret(&context.clients.secrets, &arn)
         .await?
-        .ok_or_else(|| {
-            Error::Unsupported(format!(
-                "creating Secrets Manager secret ({name}): it vanished right after creation"
-            ))
+        .ok_or_else(|| Error::IncompleteAnswer {
+            action: "creating Secrets Manager secret",
+            name: name.to_owned(),
+            missing: "the secret it made",
         })
 }
 

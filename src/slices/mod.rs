@@ -114,7 +114,7 @@ impl SliceContext {
     /// was first received; that invocation answers.
     async fn continue_in_new_invocation(&self, what: &str) -> Result<(), Error> {
         let function = self.settings.function_name.as_deref().ok_or_else(|| {
-            Error::Unsupported(format!(
+            Error::Internal(format!(
                 "cannot go on {what} in a new invocation: AWS_LAMBDA_FUNCTION_NAME is not set"
             ))
         })?;

@@ -102,7 +102,7 @@ fn reject_path_change_of_fixed_name(
 }
 
 fn fixed_name_path_error(name: &str) -> Error {
-    Error::Unsupported(format!(
+    Error::Rejected(format!(
         "Path cannot change while RoleName is fixed: IAM role names are unique across paths, so role {name} cannot be replaced by one at the new path. Omit RoleName (a name is generated) or change it together with Path"
     ))
 }
@@ -129,7 +129,7 @@ fn managed_policy_arns(
     };
     for (index, arn) in wanted.iter().enumerate() {
         if !allowed.contains(arn) {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::Rejected(format!(
                 "ManagedPolicyArns[{index}] is not on this provider's allow-list (ALLOWED_MANAGED_POLICY_ARNS); allowed: {}",
                 allowed.join(", ")
             )));
@@ -207,8 +207,10 @@ async fn create_role(
         .await
         .map_err(|err| Error::aws("creating IAM role", name, err))?
         .role
-        .ok_or_else(|| {
-            Error::Unsupported(format!("creating IAM role ({name}): IAM returned no role"))
+        .ok_or_else(|| Error::IncompleteAnswer {
+            action: "creating IAM role",
+            name: name.to_owned(),
+            missing: "the role",
         })?;
     context.progress.made(role.arn());
     tracing::info!(role = name, "role created");

@@ -175,7 +175,7 @@ async fn reject_spot_on_arm64(
         .and_then(|platform| platform.cpu_architecture())
         == Some(&CpuArchitecture::Arm64);
     if arm64 {
-        return Err(Error::Unsupported(
+        return Err(Error::Rejected(
             "CapacityProviderStrategy uses FARGATE_SPOT, which does not run ARM64 tasks; use FARGATE for this task definition (CpuArchitecture ARM64) or build it for X86_64".into(),
         ));
     }
@@ -267,10 +267,10 @@ async fn create_service(
     )
     .await
     .map_err(|err| Error::aws("creating ECS service", name, err))?;
-    let service = created.service.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "creating ECS service ({name}): ECS returned no service"
-        ))
+    let service = created.service.ok_or_else(|| Error::IncompleteAnswer {
+        action: "creating ECS service",
+        name: name.to_owned(),
+        missing: "the service",
     })?;
     context
         .progress
@@ -385,10 +385,9 @@ async fn deployment_progress(
 ) -> Result<Poll<()>, Error> {
     let service = find_service(&context.clients.ecs, &props.cluster, name)
         .await?
-        .ok_or_else(|| {
-            Error::Unsupported(format!(
-                "waiting for ECS service ({name}): it was deleted while being deployed"
-            ))
+        .ok_or_else(|| Error::DeploymentFailed {
+            service: name.to_owned(),
+            reason: "the service was deleted while being deployed".into(),
         })?;
     let ours = service
         .deployments()
@@ -406,10 +405,13 @@ async fn deployment_progress(
                 .unwrap_or_default()
         });
     let Some(deployment) = ours else {
-        return Err(Error::Unsupported(format!(
-            "deploying ECS service ({name}): no deployment of {} exists any more; the circuit breaker rolled it back",
-            props.task_definition
-        )));
+        return Err(Error::DeploymentFailed {
+            service: name.to_owned(),
+            reason: format!(
+                "no deployment of {} exists any more; the circuit breaker rolled it back",
+                props.task_definition
+            ),
+        });
     };
     let stopped = stopped_task_reason(
         context,
@@ -423,20 +425,24 @@ async fn deployment_progress(
             tracing::info!(service = name, "deployment completed");
             Ok(Poll::Ready(()))
         }
-        Some(DeploymentRolloutState::Failed) => Err(Error::Unsupported(format!(
-            "deploying ECS service ({name}) failed: {}{}",
-            deployment
-                .rollout_state_reason()
-                .unwrap_or("the circuit breaker stopped the rollout"),
-            stopped
-                .map(|reason| format!("; a task stopped: {reason}"))
-                .unwrap_or_default()
-        ))),
+        Some(DeploymentRolloutState::Failed) => Err(Error::DeploymentFailed {
+            service: name.to_owned(),
+            reason: format!(
+                "{}{}",
+                deployment
+                    .rollout_state_reason()
+                    .unwrap_or("the circuit breaker stopped the rollout"),
+                stopped
+                    .map(|reason| format!("; a task stopped: {reason}"))
+                    .unwrap_or_default()
+            ),
+        }),
         _ => match stopped {
             Some(reason) if is_unfixable(&reason, past_iam_window(context)) => {
-                Err(Error::Unsupported(format!(
-                    "deploying ECS service ({name}): a task stopped for a reason retrying cannot fix: {reason}"
-                )))
+                Err(Error::DeploymentFailed {
+                    service: name.to_owned(),
+                    reason: format!("a task stopped for a reason retrying cannot fix: {reason}"),
+                })
             }
             _ => {
                 tracing::info!(

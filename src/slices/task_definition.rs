@@ -164,12 +164,13 @@ async fn register(
         .send()
         .await
         .map_err(|err| Error::aws("registering ECS task definition", &props.family, err))?;
-    let definition = output.task_definition.ok_or_else(|| {
-        Error::Unsupported(format!(
-            "registering ECS task definition ({}): ECS returned no task definition",
-            props.family
-        ))
-    })?;
+    let definition = output
+        .task_definition
+        .ok_or_else(|| Error::IncompleteAnswer {
+            action: "registering ECS task definition",
+            name: props.family.clone(),
+            missing: "the task definition",
+        })?;
     context
         .progress
         .made(definition.task_definition_arn().unwrap_or_default());
@@ -284,11 +285,15 @@ pub async fn delete_revision(
         .await
         .map_err(|err| Error::aws("deleting ECS task definition", arn, err))?;
     if let Some(failure) = output.failures().first() {
-        return Err(Error::Unsupported(format!(
-            "deleting ECS task definition ({arn}): {} {}",
-            failure.reason().unwrap_or("failed"),
-            failure.detail().unwrap_or_default()
-        )));
+        return Err(Error::StillInUse {
+            what: "ECS task definition",
+            name: arn.to_owned(),
+            reason: format!(
+                "{} {}",
+                failure.reason().unwrap_or("failed"),
+                failure.detail().unwrap_or_default()
+            ),
+        });
     }
     tracing::info!(arn, "task definition revision deregistered and deleted");
     Ok(())
