@@ -12,6 +12,7 @@ use aws_sdk_resourcegroupstagging::operation::get_resources::{
 };
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
 use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ecs_private_auth::cleanup::plan::Kind;
 use ecs_private_auth::cleanup::{CleanupClients, CleanupSettings, discover, run};
@@ -40,6 +41,11 @@ fn clients(tagging: &[&Rule], cloudformation: &[&Rule], secrets: &[&Rule]) -> Cl
             .build()
             .unwrap()
     });
+    // Every secret is still there (not scheduled for deletion).
+    let alive = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+        .then_output(|| DescribeSecretOutput::builder().build());
+    let mut secrets: Vec<&Rule> = secrets.to_vec();
+    secrets.push(&alive);
     let config = aws_config::SdkConfig::builder()
         .region(aws_config::Region::new("us-east-1"))
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -62,7 +68,11 @@ fn clients(tagging: &[&Rule], cloudformation: &[&Rule], secrets: &[&Rule]) -> Cl
         cloudformation: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, cloudformation),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, none),
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[&roles]),
-        secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, secrets),
+        secrets: mock_client!(
+            aws_sdk_secretsmanager,
+            RuleMode::MatchAny,
+            secrets.iter().copied()
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::naming::{
     TAG_CREATED_AT, TAG_EXPIRES_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID, TAG_TTL_HOURS,
 };
 use crate::properties::DEFAULT_ROLE_PATH;
+use crate::slices::{cluster, credentials, service, task_definition};
 
 /// The resource types the Tagging API is asked about (it does not cover IAM).
 const TAGGED_TYPES: &[&str] = &[
@@ -57,8 +58,42 @@ pub async fn tagged_resources(clients: &CleanupClients) -> Result<Vec<Found>, Er
             }
         }
     }
+    let still_there: Vec<Option<Found>> = futures::stream::iter(found)
+        .map(|resource| async move { still_there(clients, &resource).await.then_some(resource) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut found: Vec<Found> = still_there.into_iter().flatten().collect();
     found.extend(tagged_roles(clients).await?);
+    found.sort_by(|a, b| a.arn.cmp(&b.arn));
     Ok(found)
+}
+
+/// Whether a tagged resource still exists in a state worth deleting: the Tagging API also lists
+/// INACTIVE clusters and services for a while, and secrets already scheduled for deletion — whose
+/// recovery window a forced delete would cut short. The slices' own lookups decide. A lookup that
+/// fails keeps the resource, for the plan and the delete to judge.
+async fn still_there(clients: &CleanupClients, resource: &Found) -> bool {
+    let name = resource.arn.rsplit('/').next().unwrap_or_default();
+    let present = match resource.kind {
+        Kind::Cluster => cluster::find_cluster(&clients.ecs, &resource.arn)
+            .await
+            .map(|c| c.is_some()),
+        Kind::Service => {
+            let cluster = resource.arn.rsplit('/').nth(1).unwrap_or_default();
+            service::find_service(&clients.ecs, cluster, name)
+                .await
+                .map(|s| s.is_some())
+        }
+        Kind::TaskDefinition => task_definition::find_revision(&clients.ecs, &resource.arn)
+            .await
+            .map(|r| r.is_some()),
+        Kind::Secret => credentials::find_secret(&clients.secrets, &resource.arn)
+            .await
+            .map(|secret| secret.is_some_and(|secret| secret.deleted_date().is_none())),
+        Kind::Role => Ok(true),
+    };
+    present.unwrap_or(true)
 }
 
 /// Roles under the product's path with their tags (ListRoles does not return tags).

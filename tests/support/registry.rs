@@ -31,24 +31,14 @@ impl Registry {
             std::process::id()
         ));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let htpasswd = Command::new("htpasswd")
-            .args(["-Bbn", USERNAME, PASSWORD])
-            .output()
-            .expect("htpasswd (apache2-utils): run `make test`, which installs it");
-        std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
+        write_htpasswd(&dir, PASSWORD);
         let config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: ecs-private-auth-tests\n    path: {htpasswd}\n",
             data = dir.join("data").display(),
             htpasswd = dir.join("htpasswd").display(),
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
-        let child = Command::new("docker-registry")
-            .args(["serve", &dir.join("config.yml").display().to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry: run `make test`, which installs it");
+        let child = serve(&dir);
         let registry = Registry {
             url: format!("http://127.0.0.1:{port}"),
             host: format!("127.0.0.1:{port}"),
@@ -58,6 +48,15 @@ impl Registry {
         registry.wait_ready().await;
         registry.push_image(IMAGE, TAG).await;
         registry
+    }
+
+    /// The registry's password changes: new htpasswd, registry restarted on the same port.
+    pub async fn change_password(&mut self, password: &str) {
+        write_htpasswd(&self.dir, password);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = serve(&self.dir);
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {
@@ -128,6 +127,24 @@ impl Registry {
             .unwrap();
         assert_eq!(pushed.status().as_u16(), 201, "manifest push");
     }
+}
+
+fn write_htpasswd(dir: &std::path::Path, password: &str) {
+    let htpasswd = Command::new("htpasswd")
+        .args(["-Bbn", USERNAME, password])
+        .output()
+        .expect("htpasswd (apache2-utils): run `make test`, which installs it");
+    std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
+}
+
+fn serve(dir: &std::path::Path) -> Child {
+    Command::new("docker-registry")
+        .args(["serve", &dir.join("config.yml").display().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry: run `make test`, which installs it")
 }
 
 impl Drop for Registry {
