@@ -317,3 +317,119 @@ fn attaching_managed_policies_is_limited_to_the_allow_list_and_pass_role_to_ecs_
         }
     }
 }
+
+/// The AWS operations a set of source files calls, as IAM actions (`ecs:DescribeClusters`):
+/// every `<client>.<operation>()` where the client is one of the library's SDK clients.
+fn aws_actions_called_in(files: &[&str]) -> BTreeSet<String> {
+    const CLIENTS: &[(&str, &str)] = &[
+        ("ecs", "ecs"),
+        ("iam", "iam"),
+        ("secrets", "secretsmanager"),
+        ("ssm", "ssm"),
+        ("lambda", "lambda"),
+        ("tagging", "tag"),
+        ("cloudformation", "cloudformation"),
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut actions = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        for (client, service) in CLIENTS {
+            let mut rest = text;
+            while let Some(at) = rest.find(client) {
+                let before = rest[..at].chars().last();
+                let after = &rest[at + client.len()..];
+                rest = after;
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                // An optional `_in(region)` (per-region CloudFormation), then `.operation()`.
+                let after = match after.strip_prefix("_in(") {
+                    Some(call) => &call[call.find(')').map_or(0, |end| end + 1)..],
+                    None => after,
+                };
+                let Some(after) = after.trim_start().strip_prefix('.') else {
+                    continue;
+                };
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                // `clone()` copies a client; it calls nothing.
+                if name.is_empty() || name == "clone" || !after[name.len()..].starts_with("()") {
+                    continue;
+                }
+                let action: String = match name.as_str() {
+                    "invoke" => "InvokeFunction".into(),
+                    _ => name
+                        .split('_')
+                        .map(|word| word[..1].to_uppercase() + &word[1..])
+                        .collect(),
+                };
+                actions.insert(format!("{service}:{action}"));
+            }
+        }
+    }
+    actions
+}
+
+fn granted(template: &Value, function: &str) -> BTreeSet<String> {
+    template["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| {
+            policy["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|statement| strings(&statement["Action"]))
+        .collect()
+}
+
+#[test]
+fn every_aws_call_the_code_makes_is_granted_to_the_function_that_makes_it() {
+    let template = template();
+    let slices = [
+        "src/slices/mod.rs",
+        "src/slices/common.rs",
+        "src/slices/cluster.rs",
+        "src/slices/credentials.rs",
+        "src/slices/role.rs",
+        "src/slices/task_definition.rs",
+        "src/slices/service.rs",
+    ];
+    // Calls made only on the Delete path of a slice, which on-create never takes.
+    let delete_only = ["secretsmanager:DeleteSecret"];
+    let called = aws_actions_called_in(&slices);
+    assert!(
+        called.contains("ecs:CreateService") && called.contains("lambda:InvokeFunction"),
+        "the scan works: {called:?}"
+    );
+    for function in ["OnCreateFunction", "OnUpdateFunction"] {
+        let granted = granted(&template, function);
+        let missing: Vec<&String> = called
+            .iter()
+            .filter(|action| !granted.contains(*action))
+            .filter(|action| {
+                !(function == "OnCreateFunction" && delete_only.contains(&action.as_str()))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{function} calls {missing:?} without being allowed to"
+        );
+    }
+    let cleanup = aws_actions_called_in(&["src/cleanup/mod.rs", "src/cleanup/discover.rs"]);
+    let granted = granted(&template, "NightlyCleanupFunction");
+    let missing: Vec<&String> = cleanup
+        .iter()
+        .filter(|action| !granted.contains(*action))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "nightly-cleanup calls {missing:?} without being allowed to"
+    );
+}

@@ -33,7 +33,7 @@ pub struct SliceContext {
     pub progress: Progress,
     /// The request as received, with when it was first received.
     pub incoming: Incoming,
-    secrets: Arc<Mutex<SecretScope>>,
+    secret_scope: Arc<Mutex<SecretScope>>,
 }
 
 /// Time kept back, before the invocation's time for work ends, to hand a wait over to a new
@@ -69,7 +69,7 @@ impl SliceContext {
             deadline,
             progress,
             incoming,
-            secrets: Arc::new(Mutex::new(SecretScope::empty())),
+            secret_scope: Arc::new(Mutex::new(SecretScope::empty())),
         }
     }
 
@@ -141,7 +141,7 @@ impl SliceContext {
     /// Keeps a secret learned while working (a password read from SSM) out of every message
     /// for as long as the request is in flight.
     pub fn register_secret(&self, secret: &str) {
-        self.secrets
+        self.secret_scope
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .add(secret);
