@@ -135,6 +135,19 @@ impl Lab {
         answer
     }
 
+    async fn service(&self, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
+        let output = self
+            .clients
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .unwrap();
+        output.services.unwrap().remove(0)
+    }
+
     fn template_type(&self, logical_id: &str) -> String {
         self.template
             .custom_resources_in_order()
@@ -327,18 +340,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
         definition.execution_role_arn(),
         Some(created["ExecutionRole"].as_str())
     );
-    let service = lab
-        .clients
-        .ecs
-        .describe_services()
-        .cluster(&created["Cluster"])
-        .services(&created["Service"])
-        .send()
-        .await
-        .unwrap()
-        .services
-        .unwrap()
-        .remove(0);
+    let service = lab.service(&created["Cluster"], &created["Service"]).await;
     assert_eq!(service.status(), Some("ACTIVE"));
 
     eprintln!("\n== Update: rotate the registry password, move to image tag 1.1");
@@ -407,18 +409,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
         updated["TaskDefinition"], created["TaskDefinition"],
         "a new image is a new revision"
     );
-    let service = lab
-        .clients
-        .ecs
-        .describe_services()
-        .cluster(&updated["Cluster"])
-        .services(&updated["Service"])
-        .send()
-        .await
-        .unwrap()
-        .services
-        .unwrap()
-        .remove(0);
+    let service = lab.service(&updated["Cluster"], &updated["Service"]).await;
     assert_eq!(
         service.task_definition(),
         Some(updated["TaskDefinition"].as_str())

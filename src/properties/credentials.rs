@@ -139,13 +139,9 @@ impl RegistryCredentialsProperties {
 /// `https://host[:port][/path]`, or no scheme (https is assumed); `http://` only for a
 /// loopback registry.
 fn validate_registry_url(url: &str) -> Result<(), PropertyError> {
-    let with_scheme = if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!("https://{url}")
-    };
     let expected = "a registry base URL: https://host, host, or http:// on a loopback address";
-    let parsed = url::Url::parse(&with_scheme)
+    // The same reading the registry check uses: no scheme means https.
+    let parsed = crate::registry::registry_base(url)
         .map_err(|_| PropertyError::invalid("RegistryUrl", expected))?;
     let loopback = matches!(
         parsed.host(),

@@ -41,7 +41,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     verify_with_registry(&props, &password).await?;
     let name = secret_name(request, &props);
     let value = secret_value(&props.username, &password);
-    let secret = match find_secret(&context.clients.secrets, &name).await? {
+    let (arn, name) = match find_secret(&context.clients.secrets, &name).await? {
         None => create_secret(request, context, &name, &props, &value).await?,
         Some(existing) if !is_ours(tag_pairs(&existing), request) => {
             return Err(Error::NotOurs {
@@ -52,16 +52,13 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
         }
         Some(existing) => {
             reconcile(request, context, &existing, &props, &value).await?;
-            existing
+            let arn = existing.arn().unwrap_or_default().to_owned();
+            (arn, existing.name().unwrap_or(&name).to_owned())
         }
     };
-    let arn = secret.arn().unwrap_or_default().to_owned();
     Ok(Outcome::Done {
         physical_resource_id: arn.clone(),
-        data: BTreeMap::from([
-            ("Arn".to_owned(), arn),
-            ("Name".to_owned(), secret.name().unwrap_or(&name).to_owned()),
-        ]),
+        data: BTreeMap::from([("Arn".to_owned(), arn), ("Name".to_owned(), name)]),
     })
 }
 
@@ -201,7 +198,7 @@ async fn create_secret(
     name: &str,
     props: &RegistryCredentialsProperties,
     value: &SecretString,
-) -> Result<DescribeSecretOutput, Error> {
+) -> Result<(String, String), Error> {
     let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
     let created = context
         .clients
@@ -216,16 +213,15 @@ async fn create_secret(
         .send()
         .await
         .map_err(|err| Error::aws("creating Secrets Manager secret", name, err))?;
-    let arn = created.arn().unwrap_or_default().to_owned();
-    context.progress.made(&arn);
+    // CreateSecret answers with the ARN and name: no need to describe what was just made.
+    let arn = created.arn().ok_or_else(|| Error::IncompleteAnswer {
+        action: "creating Secrets Manager secret",
+        name: name.to_owned(),
+        missing: "the secret's ARN",
+    })?;
+    context.progress.made(arn);
     tracing::info!(secret = name, "secret created");
-    find_secret(&context.clients.secrets, &arn)
-        .await?
-        .ok_or_else(|| Error::IncompleteAnswer {
-            action: "creating Secrets Manager secret",
-            name: name.to_owned(),
-            missing: "the secret it made",
-        })
+    Ok((arn.to_owned(), created.name().unwrap_or(name).to_owned()))
 }
 
 /// Restores a secret scheduled for deletion, and brings description, key, value and tags in line.
