@@ -58,6 +58,10 @@ pub enum RegistryError {
     },
     #[error("VerifyImage is not an image reference of the form [host/]repository[:tag|@digest]")]
     BadReference,
+    #[error(
+        "the registry at {registry} asked for the credentials to be sent to {realm}, which is neither the registry's own host or domain over https; they were not sent"
+    )]
+    UntrustedRealm { registry: String, realm: String },
 }
 
 fn quote(answer: &str) -> String {
@@ -263,6 +267,13 @@ impl RegistryCheck<'_> {
             status: 401,
             answer: String::new(),
         })?;
+        let base = registry_base(self.registry_url)?;
+        if !is_trusted_realm(&base, &token_url) {
+            return Err(RegistryError::UntrustedRealm {
+                registry: registry.to_owned(),
+                realm: token_url.origin().ascii_serialization(),
+            });
+        }
         {
             let mut query = token_url.query_pairs_mut();
             if let Some((_, service)) = params.iter().find(|(key, _)| key == "service") {
@@ -388,11 +399,69 @@ async fn short_answer(answer: reqwest::Response) -> String {
     crate::protocol::response::shorten_middle(&text, MAX_QUOTED)
 }
 
-/// The client the checks use: bounded time, no redirects to other hosts' credentials.
+/// Whether the registry's token realm may receive the credentials: over https (http only between
+/// loopback addresses, for a local registry), without a user-info part, on the registry's own host
+/// or in its domain — Docker Hub's `registry-1.docker.io` sends them to `auth.docker.io`, GitLab's
+/// `registry.gitlab.com` to `gitlab.com`.
+pub fn is_trusted_realm(registry: &Url, realm: &Url) -> bool {
+    let (Some(registry_host), Some(realm_host)) = (registry.host(), realm.host()) else {
+        return false;
+    };
+    if !realm.username().is_empty() || realm.password().is_some() {
+        return false;
+    }
+    let loopback = |host: &url::Host<&str>| match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(name) => *name == "localhost",
+    };
+    let scheme_ok = realm.scheme() == "https"
+        || (realm.scheme() == "http" && loopback(&registry_host) && loopback(&realm_host));
+    if !scheme_ok {
+        return false;
+    }
+    match (registry_host, realm_host) {
+        (url::Host::Domain(registry), url::Host::Domain(realm)) => {
+            let registry = registry.to_ascii_lowercase();
+            let realm = realm.to_ascii_lowercase();
+            // The registry's domain: its host without the first label, when that leaves at least
+            // two labels (ghcr.io stays ghcr.io; registry-1.docker.io becomes docker.io).
+            let domain = match registry.split_once('.') {
+                Some((_, parent)) if parent.contains('.') => parent.to_owned(),
+                _ => registry.clone(),
+            };
+            realm == registry || realm == domain || realm.ends_with(&format!(".{domain}"))
+        }
+        (registry, realm) => registry == realm,
+    }
+}
+
+/// Redirects the checks follow: at most a few, and only to the same scheme, host and port, so
+/// that nothing sent along (credentials, a token) reaches another host or travels in clear text.
+const MAX_REDIRECTS: usize = 5;
+
+fn follows_redirect(first: &Url, next: &Url) -> bool {
+    first.origin() == next.origin()
+}
+
+/// The client the checks use: bounded time, redirects only within the registry's own origin.
 pub fn client() -> reqwest::Client {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let follow = attempt.previous().len() <= MAX_REDIRECTS
+            && attempt
+                .previous()
+                .first()
+                .is_some_and(|first| follows_redirect(first, attempt.url()));
+        if follow {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
+        .redirect(policy)
         .build()
         .unwrap_or_default()
 }
@@ -438,6 +507,70 @@ mod tests {
         assert_eq!(params[2], ("scope".into(), "repository:a/b:pull".into()));
         let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
         assert_eq!((scheme.as_str(), params.len()), ("Basic", 1));
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registrys_own_host_or_domain_over_https() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        for (registry, realm, trusted) in [
+            (
+                "https://registry-1.docker.io",
+                "https://auth.docker.io/token",
+                true,
+            ),
+            ("https://ghcr.io", "https://ghcr.io/token", true),
+            ("https://quay.io", "https://quay.io/v2/auth", true),
+            (
+                "https://registry.gitlab.com",
+                "https://gitlab.com/jwt/auth",
+                true,
+            ),
+            (
+                "https://registry.example.com",
+                "https://auth.example.com/t",
+                true,
+            ),
+            ("http://127.0.0.1:5000", "http://127.0.0.1:5001/token", true),
+            ("https://ghcr.io", "https://evil.io/token", false),
+            (
+                "https://registry.example.com",
+                "https://auth.evil.com/t",
+                false,
+            ),
+            (
+                "https://registry-1.docker.io",
+                "https://auth.docker.io.evil.com/t",
+                false,
+            ),
+            (
+                "https://registry-1.docker.io",
+                "http://auth.docker.io/token",
+                false,
+            ),
+            ("https://ghcr.io", "https://user:pw@ghcr.io/token", false),
+            (
+                "http://127.0.0.1:5000",
+                "http://localhost:5001/token",
+                false,
+            ),
+            ("http://127.0.0.1:5000", "http://10.0.0.1:5001/token", false),
+        ] {
+            assert_eq!(
+                is_trusted_realm(&url(registry), &url(realm)),
+                trusted,
+                "{registry} → {realm}"
+            );
+        }
+    }
+
+    #[test]
+    fn redirects_stay_within_the_registrys_origin() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let first = url("https://ghcr.io/v2/");
+        assert!(follows_redirect(&first, &url("https://ghcr.io/v2/other")));
+        assert!(!follows_redirect(&first, &url("https://evil.example/v2/")));
+        assert!(!follows_redirect(&first, &url("http://ghcr.io/v2/")));
+        assert!(!follows_redirect(&first, &url("https://ghcr.io:8443/v2/")));
     }
 
     #[test]

@@ -167,3 +167,81 @@ async fn an_image_on_another_registry_is_refused_before_any_request() {
         "{error}"
     );
 }
+
+/// A registry on 127.0.0.1 whose every answer to /v2/ is `answer`.
+async fn start_registry_answering(
+    answer: impl Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
+) -> TokenRegistry {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new().fallback(move || {
+        let answer = answer.clone();
+        async move { answer() }
+    });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TokenRegistry { url, server }
+}
+
+/// The snoop as another host: the same loopback server, named `localhost` instead of 127.0.0.1.
+/// A request from the test itself shows that name reaches it, so that silence means something.
+async fn snoop_as_another_host() -> (support::snoop::Snoop, String) {
+    let snoop = support::snoop::Snoop::start().await;
+    let elsewhere = format!("http://localhost:{}", snoop.port);
+    reqwest::get(format!("{elsewhere}/control")).await.unwrap();
+    assert_eq!(snoop.seen().len(), 1, "localhost reaches the snoop");
+    (snoop, elsewhere)
+}
+
+async fn check_with_the_products_client(registry: &TokenRegistry) -> Result<(), RegistryError> {
+    let username = SecretString::new("robot");
+    let password = SecretString::new("good-password");
+    RegistryCheck {
+        client: &ecs_private_auth::registry::client(),
+        registry_url: &registry.url,
+        username: &username,
+        password: &password,
+    }
+    .verify(None)
+    .await
+}
+
+#[tokio::test]
+async fn credentials_are_not_sent_to_a_token_realm_on_another_host() {
+    let (snoop, elsewhere) = snoop_as_another_host().await;
+    let realm = format!("{elsewhere}/token");
+    let registry = start_registry_answering(move || {
+        (StatusCode::UNAUTHORIZED, challenge(&realm)).into_response()
+    })
+    .await;
+
+    let error = check_with_the_products_client(&registry).await.unwrap_err();
+
+    assert!(
+        matches!(error, RegistryError::UntrustedRealm { .. }),
+        "{error}"
+    );
+    assert_eq!(snoop.seen().len(), 1, "only the control request arrived");
+    assert!(snoop.credentials().is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    let (snoop, elsewhere) = snoop_as_another_host().await;
+    let location = format!("{elsewhere}/v2/");
+    let registry = start_registry_answering(move || {
+        (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", location.clone())],
+        )
+            .into_response()
+    })
+    .await;
+
+    let error = check_with_the_products_client(&registry).await.unwrap_err();
+
+    assert!(
+        matches!(error, RegistryError::Unexpected { status: 307, .. }),
+        "{error}"
+    );
+    assert_eq!(snoop.seen().len(), 1, "only the control request arrived");
+}

@@ -9,6 +9,7 @@ pub mod network;
 pub mod receiver;
 pub mod registry;
 pub mod runtime_api;
+pub mod snoop;
 pub mod template;
 
 use std::path::PathBuf;
