@@ -33,6 +33,7 @@ pub async fn load_config() -> SdkConfig {
 /// Every client the slices use.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    pub cloudformation: aws_sdk_cloudformation::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -43,12 +44,31 @@ pub struct Clients {
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
         Clients {
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
         }
+    }
+}
+
+/// An SDK error as the service's "Code: message" when the service answered, else as
+/// [`describe_error`] tells it.
+pub fn describe_sdk_error<E, R>(err: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err.as_service_error() {
+        Some(service) => match (service.code(), service.message()) {
+            (Some(code), Some(message)) => {
+                crate::protocol::redact::redact(&format!("{code}: {message}"))
+            }
+            _ => describe_error(err),
+        },
+        None => describe_error(err),
     }
 }
 

@@ -8,6 +8,10 @@ pub enum Error {
     #[error(transparent)]
     Property(#[from] PropertyError),
 
+    /// CloudFormation's record does not confirm the request, or could not be read.
+    #[error(transparent)]
+    Unconfirmed(#[from] crate::protocol::genuine::Unconfirmed),
+
     #[error("ResourceType {0} is not supported; this provider supports {list}", list = ResourceKind::supported_list())]
     UnsupportedResourceType(String),
 
@@ -28,6 +32,10 @@ pub enum Error {
         name: String,
         logical_id: String,
     },
+
+    /// A property names something the stack does not own (docs/design.md, "Reach").
+    #[error("{property} is out of this stack's reach: {reason}")]
+    OutOfReach { property: String, reason: String },
 
     /// Valid property by property, but not something this provider will do: the text says
     /// what to change in the template.

@@ -10,17 +10,22 @@
 //!   [`on_failure`] answers for invocations that crashed.
 //! - [`cleanup`] is nightly-cleanup: it deletes what stacks left behind, and nothing else.
 
+pub mod arn;
 pub mod aws;
 pub mod cleanup;
 pub mod error;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod naming;
 pub mod on_failure;
 pub mod properties;
 pub mod protocol;
 pub mod provider;
+pub mod reach;
 pub mod registry;
 pub mod settings;
 pub mod slices;
 pub mod telemetry;
+pub mod wait;
 
 pub use error::Error;

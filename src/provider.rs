@@ -10,9 +10,10 @@ use tracing::Instrument;
 
 use crate::aws::Clients;
 use crate::protocol::checks::check_request;
+use crate::protocol::genuine;
 use crate::protocol::guard::run_guarded;
 use crate::protocol::marker::is_failed_create_marker;
-use crate::protocol::redact::{redact, register_request};
+use crate::protocol::redact::{RequestSecrets, redact};
 use crate::protocol::{
     Deadline, FunctionIdentity, Incoming, Malformed, Progress, Request, RequestType, Response,
     ResponseSender, Status, parse_invocation,
@@ -87,6 +88,10 @@ pub enum Handled {
     },
 }
 
+/// Time kept, before the guard's own answer, to answer that CloudFormation's record could not be
+/// read.
+const RECORD_READ_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Answers requests: built once in `main`, shared by every invocation.
 pub struct Provider {
     role: FunctionRole,
@@ -111,30 +116,38 @@ impl Provider {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
         let identity = FunctionIdentity::from_function_arn(&event.context.invoked_function_arn);
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
-        let handled = match parse_invocation(&event.payload) {
-            Ok(requests) => {
-                let work = requests
-                    .into_iter()
-                    .map(|request| self.handle_one(request, identity.as_ref(), deadline));
-                futures::future::join_all(work).await
-            }
-            Err(malformed) => vec![dropped_malformed(&malformed)],
-        };
+        let (handled, _secrets): (Vec<Handled>, Vec<Option<RequestSecrets>>) =
+            match parse_invocation(&event.payload) {
+                Ok(requests) => {
+                    let work = requests.into_iter().map(|incoming| async {
+                        match incoming {
+                            Ok(incoming) => {
+                                // Registered before anything else and kept until the result
+                                // below is written.
+                                let secrets = RequestSecrets::register(&incoming.request);
+                                let handled = self
+                                    .handle_one(incoming, &secrets, identity.as_ref(), deadline)
+                                    .await;
+                                (handled, Some(secrets))
+                            }
+                            Err(malformed) => (dropped_malformed(&malformed), None),
+                        }
+                    });
+                    futures::future::join_all(work).await.into_iter().unzip()
+                }
+                Err(malformed) => (vec![dropped_malformed(&malformed)], vec![]),
+            };
         finish(self.role.function_name(), handled)
     }
 
     async fn handle_one(
         &self,
-        incoming: Result<Incoming, Malformed>,
+        incoming: Incoming,
+        secrets: &RequestSecrets,
         identity: Option<&FunctionIdentity>,
         deadline: Deadline,
     ) -> Handled {
-        let incoming = match incoming {
-            Ok(incoming) => incoming,
-            Err(malformed) => return dropped_malformed(&malformed),
-        };
         let request = &incoming.request;
-        let _secrets = register_request(request);
         let span = request_span(request);
         async {
             if let Err(rejection) = check_request(
@@ -161,7 +174,7 @@ impl Provider {
                 };
             }
             tracing::info!(continuations = incoming.continuations, "request received");
-            let response = match self.respond(&incoming, deadline).await {
+            let response = match self.respond(&incoming, secrets, deadline).await {
                 Some(response) => response,
                 None => {
                     tracing::info!("work continues in another invocation");
@@ -176,7 +189,14 @@ impl Provider {
         .await
     }
 
-    async fn respond(&self, incoming: &Incoming, deadline: Deadline) -> Option<Response> {
+    /// The answer to a request that passed the checks: the work, guarded, once CloudFormation's
+    /// record confirms the request.
+    async fn respond(
+        &self,
+        incoming: &Incoming,
+        secrets: &RequestSecrets,
+        deadline: Deadline,
+    ) -> Option<Response> {
         let request = &incoming.request;
         if request.request_type == RequestType::Delete
             && is_failed_create_marker(request.physical_id())
@@ -193,14 +213,21 @@ impl Provider {
             deadline,
             progress.clone(),
             incoming.clone(),
+            secrets.clone(),
         );
-        run_guarded(
-            request,
-            deadline,
-            &progress,
-            slices::run(request.clone(), context),
-        )
-        .await
+        let cloudformation = self.clients.cloudformation.clone();
+        let genuine_request = request.clone();
+        // The record is read until shortly before the guard would answer, so that a record that
+        // cannot be read is answered as such rather than as a timeout.
+        let read_until = deadline
+            .answer_by()
+            .checked_sub(RECORD_READ_MARGIN)
+            .unwrap_or_else(tokio::time::Instant::now);
+        let work = async move {
+            genuine::confirm(&cloudformation, &genuine_request, read_until).await?;
+            slices::run(genuine_request, context).await
+        };
+        run_guarded(request, deadline, &progress, work).await
     }
 }
 

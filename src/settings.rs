@@ -1,12 +1,19 @@
-//! What a function reads from its environment, once, at start.
+//! What a function reads from its environment, once, at start. The operator sets these through
+//! the template's parameters; they bound what any stack may ask of the provider (docs/design.md,
+//! "Reach").
 
 use std::env;
+
+use crate::properties::DEFAULT_ROLE_PATH;
 
 /// The AWS managed policy a task execution role gets by default.
 pub const DEFAULT_MANAGED_POLICY: &str =
     "arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where `PasswordParameterName` may point by default: the product's own SSM path.
+pub const DEFAULT_PASSWORD_PARAMETER_PREFIX: &str = DEFAULT_ROLE_PATH;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `ALLOWED_RESPONSE_URL_PREFIXES`: ResponseURL prefixes accepted besides CloudFormation's
     /// own S3 hosts (tests and the local run use `http://127.0.0.1:`).
@@ -14,23 +21,61 @@ pub struct Settings {
     /// `ALLOWED_MANAGED_POLICY_ARNS`: the managed policies a role may get; `{partition}` is
     /// replaced by the stack's partition.
     pub allowed_managed_policy_arns: Vec<String>,
+    /// `PASSWORD_PARAMETER_PREFIX`: the SSM path every `PasswordParameterName` must lie under.
+    pub password_parameter_prefix: String,
+    /// `ALLOWED_SECRET_ARNS`: secrets a role or a container may use although no stack of ours
+    /// made them (ARN patterns, `*` and `?` as in IAM). Empty by default.
+    pub allowed_secret_arns: Vec<String>,
+    /// `ALLOWED_PASS_ROLE_ARNS`: roles a task definition may name although this product did not
+    /// make them for the same stack (ARN patterns). Task roles must be here.
+    pub allowed_pass_role_arns: Vec<String>,
+    /// `ROLE_PERMISSIONS_BOUNDARY_ARN`: the boundary every role this product makes carries.
+    pub role_permissions_boundary_arn: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`: this function, for continuing a long wait.
     pub function_name: Option<String>,
 }
 
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            allowed_response_url_prefixes: Vec::new(),
+            allowed_managed_policy_arns: vec![DEFAULT_MANAGED_POLICY.to_owned()],
+            password_parameter_prefix: DEFAULT_PASSWORD_PARAMETER_PREFIX.to_owned(),
+            allowed_secret_arns: Vec::new(),
+            allowed_pass_role_arns: Vec::new(),
+            role_permissions_boundary_arn: None,
+            function_name: None,
+        }
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Self {
-        let allowed_managed_policy_arns = list(env::var("ALLOWED_MANAGED_POLICY_ARNS").ok());
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Settings from any source of variables (the environment, or a test's table).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let defaults = Settings::default();
+        let value = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let allowed_managed_policy_arns = list(lookup("ALLOWED_MANAGED_POLICY_ARNS"));
         Settings {
-            allowed_response_url_prefixes: list(env::var("ALLOWED_RESPONSE_URL_PREFIXES").ok()),
+            allowed_response_url_prefixes: list(lookup("ALLOWED_RESPONSE_URL_PREFIXES")),
             allowed_managed_policy_arns: if allowed_managed_policy_arns.is_empty() {
-                vec![DEFAULT_MANAGED_POLICY.to_owned()]
+                defaults.allowed_managed_policy_arns
             } else {
                 allowed_managed_policy_arns
             },
-            function_name: env::var("AWS_LAMBDA_FUNCTION_NAME")
-                .ok()
-                .filter(|name| !name.is_empty()),
+            password_parameter_prefix: value("PASSWORD_PARAMETER_PREFIX")
+                .unwrap_or(defaults.password_parameter_prefix),
+            allowed_secret_arns: list(lookup("ALLOWED_SECRET_ARNS")),
+            allowed_pass_role_arns: list(lookup("ALLOWED_PASS_ROLE_ARNS")),
+            role_permissions_boundary_arn: value("ROLE_PERMISSIONS_BOUNDARY_ARN"),
+            function_name: value("AWS_LAMBDA_FUNCTION_NAME"),
         }
     }
 }
@@ -56,5 +101,17 @@ mod tests {
             vec!["http://127.0.0.1:", "https://x/"]
         );
         assert!(list(None).is_empty());
+    }
+
+    #[test]
+    fn unset_or_empty_variables_mean_the_safe_defaults() {
+        let settings = Settings::from_lookup(|name| {
+            (name == "PASSWORD_PARAMETER_PREFIX" || name == "ALLOWED_SECRET_ARNS")
+                .then(|| " ".to_owned())
+        });
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.password_parameter_prefix, "/ecs-private-auth/");
+        assert!(settings.allowed_secret_arns.is_empty());
+        assert!(settings.allowed_pass_role_arns.is_empty());
     }
 }

@@ -7,6 +7,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput;
+use aws_sdk_cloudformation::types::{ResourceStatus, StackResourceDetail};
 use aws_sdk_ecs::Client as Ecs;
 use aws_sdk_ecs::operation::create_service::{CreateServiceError, CreateServiceOutput};
 use aws_sdk_ecs::operation::delete_cluster::{DeleteClusterError, DeleteClusterOutput};
@@ -41,14 +43,16 @@ const UNAUTHORIZED: &str = "CannotPullContainerError: pull image manifest has be
 
 /// Mocked clients with the product's retry policy. Each gets its own retry partition: adaptive
 /// retries rate-limit every client of a partition after throttling, which would couple tests.
-fn clients(ecs: &[&Rule], lambda: &[&Rule]) -> Clients {
+fn clients(request: &Value, ecs: &[&Rule], lambda: &[&Rule]) -> Clients {
     static PARTITION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let partition = format!(
         "ecs-test-{}",
         PARTITION.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
     let none: &[&Rule] = &[];
+    let confirming = record_of(request);
     Clients {
+        cloudformation: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&confirming]),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs, |config| config
             .retry_config(ecs_private_auth::aws::retry_config())
             .retry_partition(aws_sdk_ecs::config::retry::RetryPartition::new(
@@ -61,13 +65,38 @@ fn clients(ecs: &[&Rule], lambda: &[&Rule]) -> Clients {
     }
 }
 
+/// CloudFormation's record of `request` while it waits for the answer: the resource in the
+/// request's in-progress state, with the request's physical id.
+fn record_of(request: &Value) -> Rule {
+    let resource_type = request["ResourceType"].as_str().unwrap().to_owned();
+    let physical_id = request["PhysicalResourceId"].as_str().map(str::to_owned);
+    let status = format!(
+        "{}_IN_PROGRESS",
+        request["RequestType"]
+            .as_str()
+            .unwrap()
+            .to_ascii_uppercase()
+    );
+    mock!(aws_sdk_cloudformation::Client::describe_stack_resource).then_output(move || {
+        DescribeStackResourceOutput::builder()
+            .stack_resource_detail(
+                StackResourceDetail::builder()
+                    .logical_resource_id("recorded")
+                    .resource_type(&resource_type)
+                    .set_physical_resource_id(physical_id.clone())
+                    .resource_status(ResourceStatus::from(status.as_str()))
+                    .last_updated_timestamp(DateTime::from_secs(1_700_000_000))
+                    .build(),
+            )
+            .build()
+    })
+}
+
 fn settings(receiver: &Receiver) -> Settings {
     Settings {
         allowed_response_url_prefixes: vec![format!("{}/responses/", receiver.base_url)],
-        allowed_managed_policy_arns: vec![
-            ecs_private_auth::settings::DEFAULT_MANAGED_POLICY.to_owned(),
-        ],
         function_name: Some("lab-on-create".to_owned()),
+        ..Settings::default()
     }
 }
 
@@ -201,6 +230,7 @@ async fn a_failed_rollout_quotes_the_stopped_tasks_reason_and_removes_the_new_se
     invoke(
         &request,
         clients(
+            &request,
             &[&describe, &create, &listed, &described, &scale, &delete],
             &[],
         ),
@@ -266,6 +296,7 @@ async fn a_task_stopped_by_the_registry_fails_fast_while_the_rollout_is_still_in
     invoke(
         &request,
         clients(
+            &request,
             &[&describe, &create, &listed, &described, &scale, &delete],
             &[],
         ),
@@ -325,7 +356,7 @@ async fn iam_propagation_errors_are_retried_until_create_service_succeeds() {
 
     invoke(
         &request,
-        clients(&[&describe, &create, &listed], &[]),
+        clients(&request, &[&describe, &create, &listed], &[]),
         settings(&receiver),
         Duration::from_secs(60),
     )
@@ -385,7 +416,7 @@ async fn a_wait_that_outlasts_the_invocation_continues_in_a_new_one_without_answ
 
     let result = invoke(
         &request,
-        clients(&[&describe, &create, &listed], &[&reinvoke]),
+        clients(&request, &[&describe, &create, &listed], &[&reinvoke]),
         settings(&receiver),
         Duration::from_secs(12),
     )
@@ -451,7 +482,7 @@ async fn a_cluster_delete_is_retried_while_services_drain_out_of_it() {
 
     invoke(
         &request,
-        clients(&[&describe, &delete], &[]),
+        clients(&request, &[&describe, &delete], &[]),
         settings(&receiver),
         Duration::from_secs(60),
     )
@@ -488,7 +519,7 @@ async fn throttling_is_retried_by_the_sdk_policy() {
 
     invoke(
         &request,
-        clients(&[&describe], &[]),
+        clients(&request, &[&describe], &[]),
         settings(&receiver),
         Duration::from_secs(60),
     )

@@ -22,6 +22,7 @@ struct Stack {
 async fn stack() -> Stack {
     let lab = Lab::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
     let network = support::network::create(&lab.moto.endpoint).await;
+    lab.own_role("exec").await;
     let cluster = lab
         .create(
             "Custom::FargateCluster",

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use ecs_private_auth::local::cloudformation::LocalCloudFormation;
 use serde_json::{Value, json};
 use support::receiver::Receiver;
 use support::runtime_api::{FunctionProcess, RuntimeApi};
@@ -15,6 +16,7 @@ const QUIET: Duration = Duration::from_millis(700);
 struct Harness {
     runtime: RuntimeApi,
     receiver: Receiver,
+    cloudformation: LocalCloudFormation,
     function: FunctionProcess,
     arn: String,
 }
@@ -23,23 +25,44 @@ impl Harness {
     async fn start(name: &str, env: &[(&str, &str)]) -> Self {
         let receiver = Receiver::start().await;
         let runtime = RuntimeApi::start().await;
+        let cloudformation = LocalCloudFormation::start().await.unwrap();
         let prefix = format!("{}/responses/", receiver.base_url);
         let mut env: Vec<(&str, &str)> = env.to_vec();
         env.push(("ALLOWED_RESPONSE_URL_PREFIXES", &prefix));
+        env.push(("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint));
         let function = FunctionProcess::start(&function_binary(name), &runtime, name, &env);
         Harness {
             runtime,
             receiver,
+            cloudformation,
             function,
             arn: function_arn(name),
         }
     }
 
+    /// Invokes the function; CloudFormation's record shows each request it carries in progress,
+    /// as it would while CloudFormation waits for the answer.
     async fn invoke(&self, payload: Value) -> Value {
+        for request in carried_requests(&payload) {
+            self.cloudformation.play(&request);
+        }
         self.runtime
             .call(&self.arn, payload, Duration::from_secs(30))
             .await
             .response()
+    }
+}
+
+/// The requests an invocation carries: the bare request, or each SNS record's message.
+fn carried_requests(payload: &Value) -> Vec<Value> {
+    match payload["Records"].as_array() {
+        Some(records) => records
+            .iter()
+            .filter_map(|record| record["Sns"]["Message"].as_str())
+            .filter_map(|message| serde_json::from_str(message).ok())
+            .collect(),
+        None if payload.get("StackId").is_some() => vec![payload.clone()],
+        None => vec![],
     }
 }
 
@@ -335,6 +358,7 @@ async fn the_deadline_answers_failed_before_the_lambda_is_stopped() {
     let endpoint = format!("http://{}", blackhole.local_addr().unwrap());
     let harness = Harness::start("on-create", &[("AWS_ENDPOINT_URL", &endpoint)]).await;
     let request = cluster_request("Create", "Cluster", json!({}), &harness.receiver);
+    harness.cloudformation.play(&request);
 
     let started = std::time::Instant::now();
     let id = harness

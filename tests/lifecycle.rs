@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
+use ecs_private_auth::local::cloudformation::LocalCloudFormation;
 use serde_json::{Map, Value, json};
+use support::lab::create_boundary_policy;
 use support::moto::Moto;
 use support::receiver::Receiver;
 use support::registry::{IMAGE, PASSWORD, Registry};
@@ -30,6 +32,7 @@ struct Function {
 struct Lab {
     moto: Moto,
     receiver: Receiver,
+    cloudformation: LocalCloudFormation,
     functions: Vec<Function>,
     template: Template,
     pseudo: Pseudo,
@@ -40,19 +43,26 @@ struct Lab {
 }
 
 impl Lab {
-    async fn function(moto: &Moto, receiver: &Receiver, name: &'static str) -> Function {
+    async fn function(
+        moto: &Moto,
+        receiver: &Receiver,
+        cloudformation: &LocalCloudFormation,
+        boundary: &str,
+        name: &'static str,
+    ) -> Function {
         let runtime = RuntimeApi::start().await;
         let prefix = format!("{}/responses/", receiver.base_url);
-        let process = FunctionProcess::start(
-            &function_binary(name),
-            &runtime,
-            name,
-            &[
-                ("AWS_ENDPOINT_URL", &moto.endpoint),
-                ("ALLOWED_RESPONSE_URL_PREFIXES", &prefix),
-                ("RUST_LOG", "info"),
-            ],
-        );
+        let mut env = vec![
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("ALLOWED_RESPONSE_URL_PREFIXES", &prefix),
+            ("ROLE_PERMISSIONS_BOUNDARY_ARN", boundary),
+            ("RUST_LOG", "info"),
+        ];
+        // The answering functions read CloudFormation's record of the stack this run plays.
+        if name != "nightly-cleanup" {
+            env.push(("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint));
+        }
+        let process = FunctionProcess::start(&function_binary(name), &runtime, name, &env);
         Function {
             name,
             runtime,
@@ -108,13 +118,15 @@ impl Lab {
         }
         let function = format!("on-{}", request_type.to_lowercase());
         let started = Instant::now();
-        self.invoke(&function, sns_event(&[request])).await;
+        self.cloudformation.play(&request);
+        self.invoke(&function, sns_event(&[request.clone()])).await;
         let answer = self
             .receiver
             .accepted_for(&name)
             .pop()
             .map(|received| received.json())
             .unwrap_or(json!({"Status": "NO ANSWER"}));
+        self.cloudformation.record_answer(&request, &answer);
         let status = answer["Status"].as_str().unwrap_or_default().to_owned();
         eprintln!(
             "  {:<20} {:<7} {:<8} {:>6} ms  {}",
@@ -244,16 +256,18 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
     clients
         .ssm
         .put_parameter()
-        .name("/lab/registry-password")
+        .name("/ecs-private-auth/lab/registry-password")
         .value(PASSWORD)
         .r#type(ParameterType::SecureString)
         .send()
         .await
         .unwrap();
     let receiver = Receiver::start().await;
+    let cloudformation = LocalCloudFormation::start().await.unwrap();
+    let boundary = create_boundary_policy(&clients.iam).await;
     let mut functions = Vec::new();
     for name in ["on-create", "on-update", "on-delete", "nightly-cleanup"] {
-        functions.push(Lab::function(&moto, &receiver, name).await);
+        functions.push(Lab::function(&moto, &receiver, &cloudformation, &boundary, name).await);
     }
     let file: Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("tests/lab-parameters.json")).unwrap(),
@@ -274,6 +288,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
     let mut lab = Lab {
         moto,
         receiver,
+        cloudformation,
         functions,
         template,
         pseudo,
@@ -348,7 +363,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
     lab.clients
         .ssm
         .put_parameter()
-        .name("/lab/registry-password-rotated")
+        .name("/ecs-private-auth/lab/registry-password-rotated")
         .value(ROTATED_PASSWORD)
         .r#type(ParameterType::SecureString)
         .send()
@@ -617,7 +632,7 @@ fn the_template_resolves_with_the_local_parameters() {
     let credentials = template.properties("RegistryCredentials", &scope, &pseudo);
     assert_eq!(
         credentials["PasswordParameterName"],
-        "/lab/registry-password"
+        "/ecs-private-auth/lab/registry-password"
     );
     assert!(
         credentials.get("Password").is_none(),

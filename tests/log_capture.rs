@@ -12,6 +12,7 @@ use serde_json::json;
 use support::lab::Lab;
 use support::receiver::Receiver;
 use support::registry::{IMAGE, PASSWORD, Registry, TAG, USERNAME};
+use support::snoop::Snoop;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -52,7 +53,7 @@ async fn no_secret_reaches_the_logs() {
     lab.clients
         .ssm
         .put_parameter()
-        .name("/lab/password")
+        .name("/ecs-private-auth/lab/password")
         .value(SSM_PASSWORD)
         .r#type(ParameterType::SecureString)
         .send()
@@ -86,10 +87,30 @@ async fn no_secret_reaches_the_logs() {
     lab.create(
         TYPE,
         "FromSsm",
-        json!({"Username": USERNAME, "PasswordParameterName": "/lab/password"}),
+        json!({"Username": USERNAME, "PasswordParameterName": "/ecs-private-auth/lab/password"}),
     )
     .await
     .assert_success();
+    // A registry that quotes the credentials it was sent in its refusal: the password read from
+    // SSM is masked in the Reason and in the FAILED log line alike.
+    let echoing = Snoop::start().await;
+    let echoed = lab
+        .create(
+            TYPE,
+            "FromSsmRefused",
+            json!({"Username": USERNAME, "PasswordParameterName": "/ecs-private-auth/lab/password", "RegistryUrl": echoing.url}),
+        )
+        .await;
+    echoed.assert_failed();
+    assert!(
+        echoing.credentials()[0].contains(SSM_PASSWORD),
+        "the registry was sent the SSM password"
+    );
+    assert!(
+        !echoed.reason().contains(SSM_PASSWORD) && echoed.reason().contains("***"),
+        "{}",
+        echoed.reason()
+    );
     lab.create(
         TYPE,
         "Typo",

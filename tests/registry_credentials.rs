@@ -74,7 +74,7 @@ async fn the_password_can_come_from_an_ssm_securestring_parameter() {
     lab.clients
         .ssm
         .put_parameter()
-        .name("/lab/registry-password")
+        .name("/ecs-private-auth/lab/registry-password")
         .value("from-ssm-pw-value")
         .r#type(ParameterType::SecureString)
         .send()
@@ -83,7 +83,7 @@ async fn the_password_can_come_from_an_ssm_securestring_parameter() {
     lab.clients
         .ssm
         .put_parameter()
-        .name("/lab/plain")
+        .name("/ecs-private-auth/lab/plain")
         .value("plain-value")
         .r#type(ParameterType::String)
         .send()
@@ -94,21 +94,21 @@ async fn the_password_can_come_from_an_ssm_securestring_parameter() {
         .create(
             TYPE,
             "Credentials",
-            json!({"Username": "robot", "PasswordParameterName": "/lab/registry-password"}),
+            json!({"Username": "robot", "PasswordParameterName": "/ecs-private-auth/lab/registry-password"}),
         )
         .await;
     let plain = lab
         .create(
             TYPE,
             "Plain",
-            json!({"Username": "robot", "PasswordParameterName": "/lab/plain"}),
+            json!({"Username": "robot", "PasswordParameterName": "/ecs-private-auth/lab/plain"}),
         )
         .await;
     let missing = lab
         .create(
             TYPE,
             "Missing",
-            json!({"Username": "robot", "PasswordParameterName": "/lab/nope"}),
+            json!({"Username": "robot", "PasswordParameterName": "/ecs-private-auth/lab/nope"}),
         )
         .await;
 
@@ -121,14 +121,14 @@ async fn the_password_can_come_from_an_ssm_securestring_parameter() {
     plain.assert_failed();
     assert_eq!(
         plain.reason(),
-        "PasswordParameterName must name a SecureString parameter; /lab/plain is not one"
+        "PasswordParameterName must name a SecureString parameter; /ecs-private-auth/lab/plain is not one"
     );
     assert!(!plain.0.to_string().contains("plain-value"));
     missing.assert_failed();
     assert!(
-        missing
-            .reason()
-            .starts_with("reading SSM parameter named by PasswordParameterName (/lab/nope)"),
+        missing.reason().starts_with(
+            "reading SSM parameter named by PasswordParameterName (/ecs-private-auth/lab/nope)"
+        ),
         "{}",
         missing.reason()
     );

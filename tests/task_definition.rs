@@ -8,9 +8,16 @@ use support::lab::Lab;
 
 const TYPE: &str = "Custom::TaskDefinition";
 const ROLE: &str = "arn:aws:iam::123456789012:role/ecs-private-auth/lab-exec";
-const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab-registry-AbCdEf";
 
-fn props(image: &str, tags: Value) -> Value {
+/// A lab whose stack already holds the execution role ROLE and a registry secret (its ARN).
+async fn lab_with_role_and_secret() -> (Lab, String) {
+    let lab = Lab::start().await;
+    assert_eq!(lab.own_role("lab-exec").await, ROLE);
+    let secret = lab.own_secret("lab-registry").await;
+    (lab, secret)
+}
+
+fn props(secret: &str, image: &str, tags: Value) -> Value {
     json!({
         "Family": "lab-web",
         "Cpu": "512",
@@ -19,7 +26,7 @@ fn props(image: &str, tags: Value) -> Value {
         "CpuArchitecture": "ARM64",
         "ContainerDefinitions": [{
             "Name": "web", "Image": image,
-            "RepositoryCredentials": {"CredentialsParameter": SECRET},
+            "RepositoryCredentials": {"CredentialsParameter": secret},
             "PortMappings": [{"ContainerPort": "8080"}],
             "Environment": [{"Name": "GREETING", "Value": "hello"}],
             "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": "/lab/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"}}
@@ -51,13 +58,13 @@ async fn describe(
 
 #[tokio::test]
 async fn a_fargate_revision_with_repository_credentials() {
-    let lab = Lab::start().await;
+    let (lab, secret) = lab_with_role_and_secret().await;
 
     let answer = lab
         .create(
             TYPE,
             "TaskDefinition",
-            props("127.0.0.1:5000/lab/hello:1.0", json!([])),
+            props(&secret, "127.0.0.1:5000/lab/hello:1.0", json!([])),
         )
         .await;
 
@@ -96,7 +103,7 @@ async fn a_fargate_revision_with_repository_credentials() {
             .repository_credentials()
             .unwrap()
             .credentials_parameter(),
-        SECRET
+        secret
     );
     assert_eq!(container.port_mappings()[0].container_port(), Some(8080));
     assert!(
@@ -107,9 +114,9 @@ async fn a_fargate_revision_with_repository_credentials() {
 
 #[tokio::test]
 async fn an_image_change_is_a_new_revision_and_the_old_ids_delete_deregisters_only_the_old_one() {
-    let lab = Lab::start().await;
-    let old = props("lab/hello:1.0", json!([]));
-    let new = props("lab/hello:1.1", json!([]));
+    let (lab, secret) = lab_with_role_and_secret().await;
+    let old = props(&secret, "lab/hello:1.0", json!([]));
+    let new = props(&secret, "lab/hello:1.1", json!([]));
     let first = lab
         .create(TYPE, "TaskDefinition", old.clone())
         .await
@@ -157,9 +164,17 @@ async fn an_image_change_is_a_new_revision_and_the_old_ids_delete_deregisters_on
 
 #[tokio::test]
 async fn a_tags_only_change_is_made_in_place() {
-    let lab = Lab::start().await;
-    let old = props("lab/hello:1.0", json!([{"Key": "team", "Value": "a"}]));
-    let new = props("lab/hello:1.0", json!([{"Key": "team", "Value": "b"}]));
+    let (lab, secret) = lab_with_role_and_secret().await;
+    let old = props(
+        &secret,
+        "lab/hello:1.0",
+        json!([{"Key": "team", "Value": "a"}]),
+    );
+    let new = props(
+        &secret,
+        "lab/hello:1.0",
+        json!([{"Key": "team", "Value": "b"}]),
+    );
     let first = lab
         .create(TYPE, "TaskDefinition", old.clone())
         .await
@@ -178,12 +193,12 @@ async fn a_tags_only_change_is_made_in_place() {
 
 #[tokio::test]
 async fn a_redelivered_create_registers_one_revision() {
-    let lab = Lab::start().await;
+    let (lab, secret) = lab_with_role_and_secret().await;
     let request = lab.request(
         ecs_private_auth::protocol::RequestType::Create,
         TYPE,
         "TaskDefinition",
-        props("lab/hello:1.0", json!([])),
+        props(&secret, "lab/hello:1.0", json!([])),
         None,
         None,
     );
@@ -205,7 +220,7 @@ async fn a_redelivered_create_registers_one_revision() {
 
 #[tokio::test]
 async fn a_family_that_is_not_ours_fails_and_a_bad_size_fails_before_any_call() {
-    let lab = Lab::start().await;
+    let (lab, secret) = lab_with_role_and_secret().await;
     lab.clients
         .ecs
         .register_task_definition()
@@ -222,9 +237,13 @@ async fn a_family_that_is_not_ours_fails_and_a_bad_size_fails_before_any_call() 
         .unwrap();
 
     let theirs = lab
-        .create(TYPE, "TaskDefinition", props("lab/hello:1.0", json!([])))
+        .create(
+            TYPE,
+            "TaskDefinition",
+            props(&secret, "lab/hello:1.0", json!([])),
+        )
         .await;
-    let mut bad = props("lab/hello:1.0", json!([]));
+    let mut bad = props(&secret, "lab/hello:1.0", json!([]));
     bad["Family"] = json!("other");
     bad["Memory"] = json!("5120");
     let bad_size = lab.create(TYPE, "Sized", bad).await;

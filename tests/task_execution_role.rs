@@ -6,8 +6,14 @@ use serde_json::{Value, json};
 use support::lab::Lab;
 
 const TYPE: &str = "Custom::TaskExecutionRole";
-const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab-registry-AbCdEf";
-const OTHER_SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lab-other-GhIjKl";
+
+/// A lab whose stack holds two registry secrets (their ARNs), as a role's SecretArns must name.
+async fn lab_with_secrets() -> (Lab, String, String) {
+    let lab = Lab::start().await;
+    let secret = lab.own_secret("lab-registry").await;
+    let other = lab.own_secret("lab-other").await;
+    (lab, secret, other)
+}
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const EXECUTION_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
@@ -57,13 +63,13 @@ async fn role_exists(lab: &Lab, role: &str) -> bool {
 
 #[tokio::test]
 async fn the_role_may_read_exactly_its_secrets_and_nothing_else() {
-    let lab = Lab::start().await;
+    let (lab, secret, _) = lab_with_secrets().await;
 
     let answer = lab
         .create(
             TYPE,
             "ExecutionRole",
-            json!({"SecretArns": [SECRET], "Tags": [{"Key": "team", "Value": "platform"}]}),
+            json!({"SecretArns": [secret], "Tags": [{"Key": "team", "Value": "platform"}]}),
         )
         .await;
 
@@ -79,7 +85,7 @@ async fn the_role_may_read_exactly_its_secrets_and_nothing_else() {
     );
     assert_eq!(
         inline_policy(&lab, &name).await,
-        json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadRegistryCredentials", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET]}]})
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadRegistryCredentials", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [secret]}]})
     );
     assert_eq!(
         attached(&lab, &name).await,
@@ -115,9 +121,9 @@ async fn the_role_may_read_exactly_its_secrets_and_nothing_else() {
 
 #[tokio::test]
 async fn kms_keys_add_a_decrypt_statement_and_changes_are_made_in_place() {
-    let lab = Lab::start().await;
-    let old = json!({"SecretArns": [SECRET]});
-    let new = json!({"SecretArns": [SECRET, OTHER_SECRET], "KmsKeyArns": [KEY]});
+    let (lab, secret, other_secret) = lab_with_secrets().await;
+    let old = json!({"SecretArns": [secret]});
+    let new = json!({"SecretArns": [secret, other_secret], "KmsKeyArns": [KEY]});
     let created = lab.create(TYPE, "ExecutionRole", old.clone()).await;
     let name = created.data("Name");
 
@@ -136,7 +142,7 @@ async fn kms_keys_add_a_decrypt_statement_and_changes_are_made_in_place() {
     let policy = inline_policy(&lab, &name).await;
     assert_eq!(
         policy["Statement"][0]["Resource"],
-        json!([SECRET, OTHER_SECRET])
+        json!([secret, other_secret])
     );
     assert_eq!(
         policy["Statement"][1],
@@ -146,9 +152,9 @@ async fn kms_keys_add_a_decrypt_statement_and_changes_are_made_in_place() {
 
 #[tokio::test]
 async fn managed_policies_outside_the_allow_list_are_refused_before_any_change() {
-    let lab = Lab::start().await;
+    let (lab, secret, _) = lab_with_secrets().await;
 
-    let answer = lab.create(TYPE, "ExecutionRole", json!({"SecretArns": [SECRET], "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]})).await;
+    let answer = lab.create(TYPE, "ExecutionRole", json!({"SecretArns": [secret], "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]})).await;
 
     answer.assert_failed();
     assert!(
@@ -173,9 +179,10 @@ async fn managed_policies_outside_the_allow_list_are_refused_before_any_change()
 
 #[tokio::test]
 async fn a_fixed_role_name_cannot_move_to_another_path() {
-    let lab = Lab::start().await;
-    let old = json!({"RoleName": "lab-exec", "SecretArns": [SECRET]});
-    let new = json!({"RoleName": "lab-exec", "Path": "/team/", "SecretArns": [SECRET]});
+    let (lab, secret, _) = lab_with_secrets().await;
+    let old = json!({"RoleName": "lab-exec", "SecretArns": [secret]});
+    let new =
+        json!({"RoleName": "lab-exec", "Path": "/ecs-private-auth/team/", "SecretArns": [secret]});
     let created = lab.create(TYPE, "ExecutionRole", old.clone()).await;
 
     let answer = lab
@@ -195,9 +202,9 @@ async fn a_fixed_role_name_cannot_move_to_another_path() {
 
 #[tokio::test]
 async fn a_name_change_replaces_the_role_and_the_old_ids_delete_removes_it_policies_first() {
-    let lab = Lab::start().await;
-    let old = json!({"RoleName": "lab-exec-a", "SecretArns": [SECRET]});
-    let new = json!({"RoleName": "lab-exec-b", "SecretArns": [SECRET]});
+    let (lab, secret, _) = lab_with_secrets().await;
+    let old = json!({"RoleName": "lab-exec-a", "SecretArns": [secret]});
+    let new = json!({"RoleName": "lab-exec-b", "SecretArns": [secret]});
     let a = lab
         .create(TYPE, "ExecutionRole", old.clone())
         .await
@@ -221,7 +228,7 @@ async fn a_name_change_replaces_the_role_and_the_old_ids_delete_removes_it_polic
 
 #[tokio::test]
 async fn a_role_that_is_not_ours_fails_the_create_and_survives_a_delete() {
-    let lab = Lab::start().await;
+    let (lab, secret, _) = lab_with_secrets().await;
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let theirs = lab
         .clients
@@ -239,7 +246,7 @@ async fn a_role_that_is_not_ours_fails_the_create_and_survives_a_delete() {
         .create(
             TYPE,
             "ExecutionRole",
-            json!({"RoleName": "theirs", "SecretArns": [SECRET]}),
+            json!({"RoleName": "theirs", "SecretArns": [secret]}),
         )
         .await;
     let deleted = lab.delete(TYPE, "ExecutionRole", &arn, json!({})).await;
@@ -270,12 +277,12 @@ async fn a_role_that_is_not_ours_fails_the_create_and_survives_a_delete() {
 
 #[tokio::test]
 async fn a_redelivered_create_adopts_the_role() {
-    let lab = Lab::start().await;
+    let (lab, secret, _) = lab_with_secrets().await;
     let request = lab.request(
         ecs_private_auth::protocol::RequestType::Create,
         TYPE,
         "ExecutionRole",
-        json!({"SecretArns": [SECRET]}),
+        json!({"SecretArns": [secret]}),
         None,
         None,
     );
@@ -296,5 +303,51 @@ async fn a_redelivered_create_adopts_the_role() {
             .roles()
             .len(),
         1
+    );
+}
+
+async fn boundary(lab: &Lab, role: &str) -> Option<String> {
+    lab.clients
+        .iam
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .permissions_boundary()
+        .and_then(|boundary| boundary.permissions_boundary_arn())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn every_role_carries_the_providers_boundary_whatever_the_template_says() {
+    let (lab, secret, _) = lab_with_secrets().await;
+    let wider = json!({"RoleName": "lab-exec", "SecretArns": [secret],
+                       "PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"});
+    let plain = json!({"RoleName": "lab-exec", "SecretArns": [secret]});
+
+    let created = lab.create(TYPE, "ExecutionRole", wider.clone()).await;
+    created.assert_success();
+    assert_eq!(
+        boundary(&lab, "lab-exec").await.as_deref(),
+        Some(lab.boundary_arn.as_str())
+    );
+
+    // Removed out of band, the boundary comes back with the next Update.
+    lab.clients
+        .iam
+        .delete_role_permissions_boundary()
+        .role_name("lab-exec")
+        .send()
+        .await
+        .unwrap();
+    lab.update(TYPE, "ExecutionRole", &created.physical_id(), plain, wider)
+        .await
+        .assert_success();
+    assert_eq!(
+        boundary(&lab, "lab-exec").await.as_deref(),
+        Some(lab.boundary_arn.as_str())
     );
 }

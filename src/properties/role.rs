@@ -15,6 +15,7 @@ pub struct TaskExecutionRoleProperties {
     pub kms_key_arns: Vec<String>,
     /// `None` means the default: the AWS managed AmazonECSTaskExecutionRolePolicy.
     pub managed_policy_arns: Option<Vec<String>>,
+    /// Deprecated and ignored: every role carries the provider's own boundary.
     pub permissions_boundary: Option<String>,
     pub tags: Vec<Tag>,
 }
@@ -49,14 +50,17 @@ impl TaskExecutionRoleProperties {
         let path = props
             .non_empty_string("Path")?
             .unwrap_or_else(|| DEFAULT_ROLE_PATH.to_owned());
+        // Only under the product's path may the provider make roles (its IAM policy says so too),
+        // and only there does the cleanup look for them.
         let path_ok = path.len() <= 512
-            && path.starts_with('/')
+            && path.starts_with(DEFAULT_ROLE_PATH)
             && path.ends_with('/')
+            && !path.contains("//")
             && path.chars().all(|c| c.is_ascii_graphic());
         if !path_ok {
             return Err(PropertyError::invalid(
                 "Path",
-                "a path that starts and ends with / (for example /ecs-private-auth/)",
+                "a path under /ecs-private-auth/ that ends with / (for example /ecs-private-auth/team-a/)",
             ));
         }
         let secret_arns = props.required_string_list("SecretArns")?;
@@ -156,14 +160,24 @@ mod tests {
     }
 
     #[test]
-    fn paths_must_be_slash_delimited() {
-        let err =
-            TaskExecutionRoleProperties::parse(&json!({"SecretArns": [SECRET], "Path": "team"}))
-                .unwrap_err();
-        assert!(
-            err.to_string().starts_with("property Path must be"),
-            "{err}"
-        );
+    fn paths_lie_under_the_products_path() {
+        for path in [
+            "team",
+            "/team/",
+            "/ecs-private-auth",
+            "/ecs-private-auth//x/",
+        ] {
+            let err =
+                TaskExecutionRoleProperties::parse(&json!({"SecretArns": [SECRET], "Path": path}))
+                    .unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("property Path must be a path under /ecs-private-auth/"),
+                "{path}: {err}"
+            );
+        }
+        let nested = json!({"SecretArns": [SECRET], "Path": "/ecs-private-auth/team-a/"});
+        assert!(TaskExecutionRoleProperties::parse(&nested).is_ok());
     }
 
     #[test]

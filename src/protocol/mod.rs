@@ -2,6 +2,7 @@
 //! requests may be answered, the one response per request, and what never leaves.
 
 pub mod checks;
+pub mod genuine;
 pub mod guard;
 pub mod marker;
 pub mod redact;

@@ -4,7 +4,7 @@
 //! secrets of the requests in flight are registered here, and every Reason, Data value, function
 //! result and log line passes through [`redact`] on its way out.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
@@ -72,6 +72,31 @@ impl Drop for SecretScope {
                 all.swap_remove(position);
             }
         }
+    }
+}
+
+/// The secrets of one request — those it carries and those learned while handling it (a password
+/// read from SSM) — shared by everything that handles it, and forgotten only when the last holder
+/// is done: after the answer is sent, logged, and the function's result is written.
+#[derive(Debug, Clone)]
+pub struct RequestSecrets(Arc<Mutex<SecretScope>>);
+
+impl RequestSecrets {
+    pub fn register(request: &Request) -> Self {
+        RequestSecrets(Arc::new(Mutex::new(register_request(request))))
+    }
+
+    /// A scope with nothing registered yet.
+    pub fn empty() -> Self {
+        RequestSecrets(Arc::new(Mutex::new(SecretScope::empty())))
+    }
+
+    /// Registers a secret learned while working.
+    pub fn add(&self, secret: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(secret);
     }
 }
 

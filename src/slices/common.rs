@@ -1,10 +1,4 @@
-//! Helpers every slice uses: reading the old and new properties, tag differences, and bounded
-//! retries.
-
-use std::future::Future;
-use std::time::Duration;
-
-use tokio::time::Instant;
+//! Helpers every slice uses: tag differences and ECS tags, names from ARNs, SDK builders.
 
 use crate::Error;
 use crate::naming::TAG_PREFIX;
@@ -33,36 +27,7 @@ pub fn name_from_arn(arn_or_name: &str) -> &str {
     arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
 }
 
-/// Retries `attempt` while `retryable` says so, with exponential backoff from `first_pause`
-/// up to `max_pause`, until it succeeds, fails otherwise, or `give_up_at` comes. The last error
-/// is returned when time runs out.
-pub async fn retry_until<T, E, F, Fut>(
-    give_up_at: Instant,
-    first_pause: Duration,
-    max_pause: Duration,
-    retryable: impl Fn(&E) -> bool,
-    mut attempt: F,
-) -> Result<T, E>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    let mut pause = first_pause;
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(err) if retryable(&err) && Instant::now() + pause < give_up_at => {
-                tracing::info!(
-                    pause_ms = pause.as_millis() as u64,
-                    "retryable error: waiting before the next attempt"
-                );
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(max_pause);
-            }
-            Err(err) => return Err(err),
-        }
-    }
-}
+pub use crate::wait::retry_until;
 
 /// ECS's tags from ours.
 pub fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
@@ -151,46 +116,5 @@ mod tests {
             "lab"
         );
         assert_eq!(name_from_arn("lab"), "lab");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn retries_stop_at_the_deadline() {
-        let started = Instant::now();
-        let mut attempts = 0;
-        let result: Result<(), &str> = retry_until(
-            started + Duration::from_secs(10),
-            Duration::from_secs(1),
-            Duration::from_secs(4),
-            |_| true,
-            || {
-                attempts += 1;
-                async { Err("busy") }
-            },
-        )
-        .await;
-        assert_eq!(result, Err("busy"));
-        assert!(started.elapsed() <= Duration::from_secs(10));
-        assert_eq!(
-            attempts, 4,
-            "after 1 + 2 + 4 s of pauses the next 4 s would pass the deadline"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn non_retryable_errors_return_at_once() {
-        let mut attempts = 0;
-        let result: Result<(), &str> = retry_until(
-            Instant::now() + Duration::from_secs(10),
-            Duration::from_secs(1),
-            Duration::from_secs(4),
-            |err| *err == "busy",
-            || {
-                attempts += 1;
-                async { Err("denied") }
-            },
-        )
-        .await;
-        assert_eq!(result, Err("denied"));
-        assert_eq!(attempts, 1);
     }
 }

@@ -19,6 +19,7 @@ use crate::Error;
 use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
 use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString, Tag};
 use crate::protocol::{Outcome, Request, RequestType};
+use crate::reach;
 use crate::registry::RegistryCheck;
 
 const WHAT: &str = "Secrets Manager secret";
@@ -36,6 +37,9 @@ pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome
 /// adopted when it exists and is ours, made when it does not, and brought in line.
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = RegistryCredentialsProperties::parse(request.properties())?;
+    if let PasswordSource::Parameter(name) = &props.password {
+        reach::check_password_parameter(name, &context.settings)?;
+    }
     let password = resolve_password(context, &props.password).await?;
     context.register_secret(props.username.expose());
     verify_with_registry(&props, &password).await?;

@@ -9,7 +9,7 @@ pub mod service;
 pub mod task_definition;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_lambda::primitives::Blob;
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::aws::Clients;
 use crate::properties::ResourceKind;
-use crate::protocol::redact::SecretScope;
+use crate::protocol::redact::RequestSecrets;
 use crate::protocol::{Deadline, Incoming, Outcome, Progress, Request, RequestType};
 use crate::settings::Settings;
 
@@ -33,7 +33,7 @@ pub struct SliceContext {
     pub progress: Progress,
     /// The request as received, with when it was first received.
     pub incoming: Incoming,
-    secret_scope: Arc<Mutex<SecretScope>>,
+    secrets: RequestSecrets,
 }
 
 /// Time kept back, before the invocation's time for work ends, to hand a wait over to a new
@@ -62,6 +62,7 @@ impl SliceContext {
         deadline: Deadline,
         progress: Progress,
         incoming: Incoming,
+        secrets: RequestSecrets,
     ) -> Self {
         SliceContext {
             clients,
@@ -69,7 +70,7 @@ impl SliceContext {
             deadline,
             progress,
             incoming,
-            secret_scope: Arc::new(Mutex::new(SecretScope::empty())),
+            secrets,
         }
     }
 
@@ -141,10 +142,7 @@ impl SliceContext {
     /// Keeps a secret learned while working (a password read from SSM) out of every message
     /// for as long as the request is in flight.
     pub fn register_secret(&self, secret: &str) {
-        self.secret_scope
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(secret);
+        self.secrets.add(secret);
     }
 }
 

@@ -17,6 +17,7 @@ use crate::naming::{generated_name, is_ours, limits, managed_tags, stack_name};
 use crate::properties::{Tag, TaskExecutionRoleProperties};
 use crate::protocol::checks::stack_location;
 use crate::protocol::{Outcome, Request, RequestType};
+use crate::reach;
 
 const WHAT: &str = "IAM role";
 /// The inline policy this product writes and owns.
@@ -31,11 +32,20 @@ pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome
 
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskExecutionRoleProperties::parse(request.properties())?;
+    let boundary = permissions_boundary(context, &props)?;
+    let secrets: Vec<(String, String)> = props
+        .secret_arns
+        .iter()
+        .enumerate()
+        .map(|(index, arn)| (format!("SecretArns[{index}]"), arn.clone()))
+        .collect();
+    reach::check_secrets(context, request, &secrets).await?;
+    reach::check_kms_keys(request, &props.kms_key_arns)?;
     let managed_policies = managed_policy_arns(request, context, &props)?;
     reject_path_change_of_fixed_name(request, &props)?;
     let name = role_name(request, &props);
     let role = match find_role(&context.clients.iam, &name).await? {
-        None => create_role(request, context, &name, &props, &managed_policies).await?,
+        None => create_role(request, context, &name, &props, &managed_policies, boundary).await?,
         Some(existing) if !is_ours(tag_pairs(&existing), request) => {
             return Err(Error::NotOurs {
                 what: WHAT,
@@ -48,7 +58,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
         }
         Some(existing) => {
             tracing::info!(role = %name, "role exists and is ours: adopting it");
-            reconcile(context, &existing, &props, &managed_policies).await?;
+            reconcile(context, &existing, &props, &managed_policies, boundary).await?;
             existing
         }
     };
@@ -105,6 +115,35 @@ fn fixed_name_path_error(name: &str) -> Error {
     Error::Rejected(format!(
         "Path cannot change while RoleName is fixed: IAM role names are unique across paths, so role {name} cannot be replaced by one at the new path. Omit RoleName (a name is generated) or change it together with Path"
     ))
+}
+
+/// The boundary every role this provider makes carries, from the template. The deprecated
+/// `PermissionsBoundary` property cannot replace it (a stack must not widen its own roles), so a
+/// value other than the provider's is ignored with a warning.
+fn permissions_boundary<'a>(
+    context: &'a SliceContext,
+    props: &TaskExecutionRoleProperties,
+) -> Result<&'a str, Error> {
+    let boundary = context
+        .settings
+        .role_permissions_boundary_arn
+        .as_deref()
+        .ok_or_else(|| {
+            Error::Internal(
+                "ROLE_PERMISSIONS_BOUNDARY_ARN is not set: every role this provider makes must carry the template's permissions boundary".into(),
+            )
+        })?;
+    if props
+        .permissions_boundary
+        .as_deref()
+        .is_some_and(|asked| asked != boundary)
+    {
+        tracing::warn!(
+            boundary,
+            "PermissionsBoundary is deprecated and ignored: every role this provider makes carries the provider's own boundary"
+        );
+    }
+    Ok(boundary)
 }
 
 /// The managed policies to attach: the properties' list or the default, each of which must be on
@@ -187,6 +226,7 @@ async fn create_role(
     name: &str,
     props: &TaskExecutionRoleProperties,
     managed_policies: &[String],
+    boundary: &str,
 ) -> Result<Role, Error> {
     let tags = managed_tags(request, &props.tags, OffsetDateTime::now_utc());
     let role = context
@@ -201,7 +241,7 @@ async fn create_role(
             stack_name(&request.stack_id),
             request.logical_resource_id
         ))
-        .set_permissions_boundary(props.permissions_boundary.clone())
+        .permissions_boundary(boundary)
         .set_tags(Some(iam_tags(&tags)?))
         .send()
         .await
@@ -275,6 +315,7 @@ async fn reconcile(
     role: &Role,
     props: &TaskExecutionRoleProperties,
     managed_policies: &[String],
+    boundary: &str,
 ) -> Result<(), Error> {
     let iam = &context.clients.iam;
     let name = role.role_name();
@@ -304,30 +345,16 @@ async fn reconcile(
             .await
             .map_err(|err| Error::aws("detaching a managed policy from IAM role", name, err))?;
     }
-    let boundary = role
+    let current_boundary = role
         .permissions_boundary()
-        .and_then(|boundary| boundary.permissions_boundary_arn());
-    match (&props.permissions_boundary, boundary) {
-        (Some(wanted), current) if current != Some(wanted.as_str()) => {
-            iam.put_role_permissions_boundary()
-                .role_name(name)
-                .permissions_boundary(wanted)
-                .send()
-                .await
-                .map_err(|err| {
-                    Error::aws("setting the permissions boundary of IAM role", name, err)
-                })?;
-        }
-        (None, Some(_)) => {
-            iam.delete_role_permissions_boundary()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(|err| {
-                    Error::aws("removing the permissions boundary of IAM role", name, err)
-                })?;
-        }
-        _ => {}
+        .and_then(|current| current.permissions_boundary_arn());
+    if current_boundary != Some(boundary) {
+        iam.put_role_permissions_boundary()
+            .role_name(name)
+            .permissions_boundary(boundary)
+            .send()
+            .await
+            .map_err(|err| Error::aws("setting the permissions boundary of IAM role", name, err))?;
     }
     let current_tags: Vec<Tag> = tag_pairs(role)
         .map(|(key, value)| Tag::new(key, value))

@@ -26,6 +26,7 @@ use crate::properties::{
     ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties,
 };
 use crate::protocol::{Outcome, Request, RequestType};
+use crate::reach;
 
 const WHAT: &str = "ECS task definition family";
 /// The tag holding a revision's content fingerprint.
@@ -49,6 +50,7 @@ pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome
 
 async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
+    check_reach(request, context, &props).await?;
     let revision = adopt_or_register(request, context, &props).await?;
     Ok(done(&revision.definition))
 }
@@ -57,6 +59,7 @@ async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 /// (or an adopted one with the same content).
 async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
+    check_reach(request, context, &props).await?;
     let fingerprint = content_fingerprint(&props);
     if let Some(current) = find_revision(&context.clients.ecs, request.physical_id()).await? {
         let same_content = tag_value(&current.tags, TAG_CONTENT) == Some(fingerprint.as_str());
@@ -85,6 +88,31 @@ async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Er
         physical_resource_id: arn.to_owned(),
         data: BTreeMap::new(),
     })
+}
+
+/// The roles and secrets a revision names are the stack's own, or allow-listed.
+async fn check_reach(
+    request: &Request,
+    context: &SliceContext,
+    props: &TaskDefinitionProperties,
+) -> Result<(), Error> {
+    reach::check_execution_role(context, request, &props.execution_role_arn).await?;
+    if let Some(task_role) = &props.task_role_arn {
+        reach::check_task_role(task_role, &context.settings)?;
+    }
+    let credentials: Vec<(String, String)> = props
+        .container_definitions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, container)| {
+            let secret = container.credentials_parameter.clone()?;
+            Some((
+                format!("ContainerDefinitions[{index}].RepositoryCredentials.CredentialsParameter"),
+                secret,
+            ))
+        })
+        .collect();
+    reach::check_secrets(context, request, &credentials).await
 }
 
 async fn adopt_or_register(

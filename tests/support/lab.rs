@@ -1,10 +1,12 @@
 //! Requests sent through the same handler path the functions use (`Provider::handle`), against
-//! moto, answered at a real HTTP receiver.
+//! moto, answered at a real HTTP receiver, with CloudFormation's record of each request played on
+//! a local CloudFormation endpoint, as CloudFormation would hold it while it waits for the answer.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecs_private_auth::aws::Clients;
+use ecs_private_auth::local::cloudformation::LocalCloudFormation;
 use ecs_private_auth::protocol::RequestType;
 use ecs_private_auth::provider::{FunctionRole, Provider};
 use ecs_private_auth::settings::Settings;
@@ -18,10 +20,16 @@ use super::{ACCOUNT, REGION, STACK_ID, function_arn};
 pub struct Lab {
     pub moto: Moto,
     pub receiver: Receiver,
+    pub cloudformation: LocalCloudFormation,
     pub config: aws_config::SdkConfig,
     pub clients: Clients,
+    /// The permissions boundary every role made in this lab must carry.
+    pub boundary_arn: String,
     counter: AtomicU32,
 }
+
+/// The managed policy the lab's functions use as every role's permissions boundary.
+pub const BOUNDARY_POLICY: &str = "ecs-private-auth-role-boundary";
 
 /// The body CloudFormation would have received.
 #[derive(Debug, Clone)]
@@ -63,13 +71,19 @@ impl Lab {
     pub async fn start_with(moto_env: &[(&str, &str)]) -> Self {
         let moto = Moto::start_with(moto_env).await;
         let receiver = Receiver::start().await;
+        let cloudformation = LocalCloudFormation::start()
+            .await
+            .expect("local CloudFormation endpoint");
         let config = moto.sdk_config().await;
-        let clients = Clients::new(&config);
+        let clients = clients_with_cloudformation(&config, &cloudformation);
+        let boundary_arn = create_boundary_policy(&clients.iam).await;
         Lab {
             moto,
             receiver,
+            cloudformation,
             config,
             clients,
+            boundary_arn,
             counter: AtomicU32::new(0),
         }
     }
@@ -77,11 +91,65 @@ impl Lab {
     pub fn settings(&self) -> Settings {
         Settings {
             allowed_response_url_prefixes: vec![format!("{}/responses/", self.receiver.base_url)],
-            allowed_managed_policy_arns: vec![
-                ecs_private_auth::settings::DEFAULT_MANAGED_POLICY.to_owned(),
-            ],
+            role_permissions_boundary_arn: Some(self.boundary_arn.clone()),
             function_name: Some("lab-function".to_owned()),
+            ..Settings::default()
         }
+    }
+
+    /// A registry secret of this lab's stack, tagged as its own Custom::RegistryCredentials
+    /// would tag it.
+    pub async fn own_secret(&self, name: &str) -> String {
+        self.clients
+            .secrets
+            .create_secret()
+            .name(name)
+            .secret_string(r#"{"username":"robot","password":"fixture-pw"}"#)
+            .set_tags(Some(vec![
+                secret_tag(ecs_private_auth::naming::TAG_STACK_ID, STACK_ID),
+                secret_tag(
+                    ecs_private_auth::naming::TAG_LOGICAL_ID,
+                    "RegistryCredentials",
+                ),
+            ]))
+            .send()
+            .await
+            .expect("fixture secret")
+            .arn()
+            .expect("fixture secret ARN")
+            .to_owned()
+    }
+
+    /// A task execution role of this lab's stack at /ecs-private-auth/<name>, tagged as its own
+    /// Custom::TaskExecutionRole would tag it.
+    pub async fn own_role(&self, name: &str) -> String {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let tag = |key: &str, value: &str| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .expect("IAM tag")
+        };
+        self.clients
+            .iam
+            .create_role()
+            .role_name(name)
+            .path("/ecs-private-auth/")
+            .assume_role_policy_document(trust)
+            .permissions_boundary(&self.boundary_arn)
+            .tags(tag(ecs_private_auth::naming::TAG_STACK_ID, STACK_ID))
+            .tags(tag(
+                ecs_private_auth::naming::TAG_LOGICAL_ID,
+                "ExecutionRole",
+            ))
+            .send()
+            .await
+            .expect("fixture role")
+            .role
+            .expect("fixture role")
+            .arn()
+            .to_owned()
     }
 
     /// A request of this stack; `physical_id` for Update and Delete, `old` for Update.
@@ -165,19 +233,30 @@ impl Lab {
         .await
     }
 
-    /// Sends a request to the function of its type with a minute to go, and returns the one
-    /// answer it must have PUT.
+    /// Sends a request as CloudFormation would — its record showing the request in progress —
+    /// to the function of its type with a minute to go, and returns the one answer it must have
+    /// PUT; the record then holds the answer.
     pub async fn send(&self, request: &Value) -> Answer {
-        self.send_with(
-            request,
-            self.clients.clone(),
-            self.settings(),
-            Duration::from_secs(60),
-        )
-        .await
+        self.send_with(request, self.settings()).await
     }
 
-    pub async fn send_with(
+    pub async fn send_with(&self, request: &Value, settings: Settings) -> Answer {
+        self.cloudformation.play(request);
+        let answer = self
+            .send_unplayed(
+                request,
+                self.clients.clone(),
+                settings,
+                Duration::from_secs(60),
+            )
+            .await;
+        self.cloudformation.record_answer(request, &answer.0);
+        answer
+    }
+
+    /// Sends a request without touching CloudFormation's record: what anyone who may publish to
+    /// the topic or invoke a function can do.
+    pub async fn send_unplayed(
         &self,
         request: &Value,
         clients: Clients,
@@ -195,6 +274,46 @@ impl Lab {
     fn answers_at(&self, url: &str) -> Vec<super::receiver::Received> {
         answers_at(&self.receiver, url)
     }
+}
+
+fn secret_tag(key: &str, value: &str) -> aws_sdk_secretsmanager::types::Tag {
+    aws_sdk_secretsmanager::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+}
+
+/// Clients of moto, but for CloudFormation, which the lab's local endpoint plays.
+pub fn clients_with_cloudformation(
+    config: &aws_config::SdkConfig,
+    cloudformation: &LocalCloudFormation,
+) -> Clients {
+    let local = aws_sdk_cloudformation::config::Builder::from(config)
+        .endpoint_url(&cloudformation.endpoint)
+        .build();
+    Clients {
+        cloudformation: aws_sdk_cloudformation::Client::from_conf(local),
+        ..Clients::new(config)
+    }
+}
+
+/// The permissions boundary the template defines, made in moto's IAM.
+pub async fn create_boundary_policy(iam: &aws_sdk_iam::Client) -> String {
+    let document = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"Null": {"aws:ResourceTag/ecs-private-auth:stack-id": "false"}}},
+        {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
+         "ecr:GetDownloadUrlForLayer", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
+    ]});
+    iam.create_policy()
+        .policy_name(BOUNDARY_POLICY)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .expect("boundary policy")
+        .policy
+        .and_then(|policy| policy.arn)
+        .expect("boundary policy ARN")
 }
 
 /// The accepted answers a receiver got at `url`.
@@ -222,7 +341,24 @@ pub async fn invoke(
 ) -> Value {
     let request_type: RequestType =
         serde_json::from_value(request["RequestType"].clone()).expect("RequestType");
-    let role = FunctionRole::for_request_type(request_type);
+    invoke_function(
+        FunctionRole::for_request_type(request_type),
+        request,
+        clients,
+        settings,
+        time_left,
+    )
+    .await
+}
+
+/// Runs one function on any payload, in process; returns the function's result.
+pub async fn invoke_function(
+    role: FunctionRole,
+    payload: &Value,
+    clients: Clients,
+    settings: Settings,
+    time_left: Duration,
+) -> Value {
     let provider = Provider::new(role, clients, settings);
     let mut context = Context::default();
     context.deadline = (SystemTime::now() + time_left)
@@ -232,7 +368,7 @@ pub async fn invoke(
     context.invoked_function_arn = function_arn(role.function_name());
     context.request_id = "invocation".to_owned();
     provider
-        .handle(LambdaEvent::new(request.clone(), context))
+        .handle(LambdaEvent::new(payload.clone(), context))
         .await
         .unwrap_or_else(|err| panic!("the function failed: {err}"))
 }

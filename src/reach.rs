@@ -1,0 +1,338 @@
+//! Reach: a stack gets what it owns, nothing more (docs/design.md, "Reach").
+//!
+//! The functions may read any registry password under the operator's SSM path, any secret of
+//! ours, and pass any role of ours. A stack may use that power only on what it owns: the secrets
+//! and roles this provider made for the same stack, or what the operator allow-listed. Every check
+//! here runs before any change and fails naming the property.
+
+use crate::Error;
+use crate::arn::Arn;
+use crate::naming::TAG_STACK_ID;
+use crate::properties::DEFAULT_ROLE_PATH;
+use crate::protocol::Request;
+use crate::settings::Settings;
+use crate::slices::SliceContext;
+
+fn out_of_reach(property: &str, reason: impl Into<String>) -> Error {
+    Error::OutOfReach {
+        property: property.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// `PasswordParameterName` names a parameter under the operator's path, by name (an ARN would
+/// need its own account and region checks, and gives a template nothing a name does not).
+pub fn check_password_parameter(name: &str, settings: &Settings) -> Result<(), Error> {
+    let prefix = directory(&settings.password_parameter_prefix);
+    let inside = name.starts_with(&prefix)
+        && name.len() > prefix.len()
+        && !name.split('/').any(|segment| segment == "..");
+    if inside {
+        Ok(())
+    } else {
+        Err(out_of_reach(
+            "PasswordParameterName",
+            format!(
+                "{name} is not a parameter name under {prefix}, the only path this provider reads passwords from (template parameter PasswordParameterPrefix)"
+            ),
+        ))
+    }
+}
+
+/// A path prefix that ends with `/`, so that `/team` cannot admit `/team-b/…`.
+fn directory(prefix: &str) -> String {
+    if prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// Each secret (an ARN or a name), given with the property that names it, is one this stack's own
+/// `Custom::RegistryCredentials` made, in the stack's account and region, or matches
+/// `ALLOWED_SECRET_ARNS`.
+pub async fn check_secrets(
+    context: &SliceContext,
+    request: &Request,
+    secrets: &[(String, String)],
+) -> Result<(), Error> {
+    for (property, secret) in secrets {
+        check_secret(context, request, property, secret).await?;
+    }
+    Ok(())
+}
+
+async fn check_secret(
+    context: &SliceContext,
+    request: &Request,
+    property: &str,
+    secret: &str,
+) -> Result<(), Error> {
+    let stack = stack_arn(request, property)?;
+    if secret.starts_with("arn:") {
+        let arn = Arn::parse(secret).map_err(|_| {
+            out_of_reach(property, format!("{secret} is not a Secrets Manager ARN"))
+        })?;
+        same_account_and_region(property, &arn, &stack)?;
+    }
+    if matches_any(&context.settings.allowed_secret_arns, secret) {
+        return Ok(());
+    }
+    let described = crate::slices::credentials::find_secret(&context.clients.secrets, secret)
+        .await?
+        .ok_or_else(|| out_of_reach(property, format!("no secret {secret} exists")))?;
+    let arn = described.arn().unwrap_or(secret);
+    if matches_any(&context.settings.allowed_secret_arns, arn) {
+        return Ok(());
+    }
+    let made_by_this_stack = described
+        .tags()
+        .iter()
+        .any(|tag| tag.key() == Some(TAG_STACK_ID) && tag.value() == Some(&request.stack_id));
+    if made_by_this_stack {
+        Ok(())
+    } else {
+        Err(out_of_reach(
+            property,
+            format!(
+                "{arn} was not made by this stack (its {TAG_STACK_ID} tag names another stack or none) and is not in ALLOWED_SECRET_ARNS (template parameter AllowedSecretArns)"
+            ),
+        ))
+    }
+}
+
+/// KMS keys of the stack's own account only.
+pub fn check_kms_keys(request: &Request, keys: &[String]) -> Result<(), Error> {
+    for (index, key) in keys.iter().enumerate() {
+        let property = format!("KmsKeyArns[{index}]");
+        let stack = stack_arn(request, &property)?;
+        let arn = Arn::parse(key)
+            .map_err(|_| out_of_reach(&property, format!("{key} is not a KMS key ARN")))?;
+        if arn.account != stack.account {
+            return Err(out_of_reach(
+                &property,
+                format!(
+                    "{key} is a key of account {}, not of this stack's account {}",
+                    arn.account, stack.account
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The execution role is one this provider made for the same stack, or matches
+/// `ALLOWED_PASS_ROLE_ARNS`.
+pub async fn check_execution_role(
+    context: &SliceContext,
+    request: &Request,
+    role_arn: &str,
+) -> Result<(), Error> {
+    const PROPERTY: &str = "ExecutionRoleArn";
+    let stack = stack_arn(request, PROPERTY)?;
+    let arn = Arn::parse(role_arn)
+        .map_err(|_| out_of_reach(PROPERTY, format!("{role_arn} is not an IAM role ARN")))?;
+    if arn.account != stack.account {
+        return Err(out_of_reach(
+            PROPERTY,
+            format!(
+                "{role_arn} is a role of account {}, not of this stack's account {}",
+                arn.account, stack.account
+            ),
+        ));
+    }
+    if matches_any(&context.settings.allowed_pass_role_arns, role_arn) {
+        return Ok(());
+    }
+    let name = arn.resource_name();
+    let role = crate::slices::role::find_role(&context.clients.iam, name)
+        .await?
+        .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
+    let made_by_this_stack = role.arn() == role_arn
+        && role
+            .tags()
+            .iter()
+            .any(|tag| tag.key() == TAG_STACK_ID && tag.value() == request.stack_id);
+    if made_by_this_stack {
+        Ok(())
+    } else {
+        Err(out_of_reach(
+            PROPERTY,
+            format!(
+                "{role_arn} was not made by this stack's Custom::TaskExecutionRole and is not in ALLOWED_PASS_ROLE_ARNS (template parameter AdditionalPassRoleArns)"
+            ),
+        ))
+    }
+}
+
+/// A task role is never one of the product's roles (they read registry secrets, which a
+/// container must not), and must be one the operator lets the provider pass.
+pub fn check_task_role(role_arn: &str, settings: &Settings) -> Result<(), Error> {
+    const PROPERTY: &str = "TaskRoleArn";
+    let arn = Arn::parse(role_arn)
+        .map_err(|_| out_of_reach(PROPERTY, format!("{role_arn} is not an IAM role ARN")))?;
+    let product_path = format!("role{DEFAULT_ROLE_PATH}");
+    if arn.resource.to_ascii_lowercase().starts_with(&product_path) {
+        return Err(out_of_reach(
+            PROPERTY,
+            format!(
+                "{role_arn} is a role under {DEFAULT_ROLE_PATH}, where this provider keeps the roles that read registry secrets; a container must not get one. Give the task a role of its own"
+            ),
+        ));
+    }
+    if matches_any(&settings.allowed_pass_role_arns, role_arn) {
+        Ok(())
+    } else {
+        Err(out_of_reach(
+            PROPERTY,
+            format!(
+                "{role_arn} is not in ALLOWED_PASS_ROLE_ARNS (template parameter AdditionalPassRoleArns), the task roles this provider may pass"
+            ),
+        ))
+    }
+}
+
+fn stack_arn(request: &Request, property: &str) -> Result<Arn, Error> {
+    Arn::parse(&request.stack_id).map_err(|_| {
+        out_of_reach(
+            property,
+            "the request's StackId is not a stack ARN, so nothing can be owned",
+        )
+    })
+}
+
+fn same_account_and_region(property: &str, arn: &Arn, stack: &Arn) -> Result<(), Error> {
+    if arn.account == stack.account && arn.region == stack.region {
+        Ok(())
+    } else {
+        Err(out_of_reach(
+            property,
+            format!(
+                "{} is in account {} and region {}, not in this stack's {} and {}",
+                arn, arn.account, arn.region, stack.account, stack.region
+            ),
+        ))
+    }
+}
+
+/// Whether `value` matches one of the operator's patterns (`*` any run of characters, `?` one
+/// character, as in IAM policies).
+pub fn matches_any(patterns: &[String], value: &str) -> bool {
+    patterns.iter().any(|pattern| glob_match(pattern, value))
+}
+
+fn glob_match(pattern: &str, value: &str) -> bool {
+    let (pattern, value): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), value.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`.
+    let (mut p, mut v) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == value[v]) {
+            p += 1;
+            v += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, v));
+            p += 1;
+        } else if let Some((star_p, star_v)) = star {
+            p = star_p + 1;
+            v = star_v + 1;
+            star = Some((star_p, star_v + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(prefix: &str) -> Settings {
+        Settings {
+            password_parameter_prefix: prefix.to_owned(),
+            allowed_pass_role_arns: vec!["arn:aws:iam::123456789012:role/app/*".to_owned()],
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn password_parameters_must_lie_under_the_prefix() {
+        let settings = settings("/ecs-private-auth/");
+        for (name, ok) in [
+            ("/ecs-private-auth/lab/registry-password", true),
+            ("/ecs-private-auth/x", true),
+            ("/ecs-private-auth/", false),
+            ("/prod/db/master", false),
+            ("/ecs-private-auth-evil/x", false),
+            ("/ecs-private-auth/../prod/db", false),
+            ("ecs-private-auth/x", false),
+            (
+                "arn:aws:ssm:us-east-1:123456789012:parameter/ecs-private-auth/x",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                check_password_parameter(name, &settings).is_ok(),
+                ok,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefix_without_a_trailing_slash_is_a_directory_still() {
+        let settings = settings("/team");
+        assert!(check_password_parameter("/team/pw", &settings).is_ok());
+        assert!(check_password_parameter("/team-b/pw", &settings).is_err());
+    }
+
+    #[test]
+    fn refusals_name_the_property_and_the_setting() {
+        let err = check_password_parameter("/prod/db/master", &settings("/ecs-private-auth/"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "PasswordParameterName is out of this stack's reach: /prod/db/master is not a parameter name under /ecs-private-auth/, the only path this provider reads passwords from (template parameter PasswordParameterPrefix)"
+        );
+    }
+
+    #[test]
+    fn task_roles_are_never_the_products_own_and_must_be_allow_listed() {
+        let settings = settings("/ecs-private-auth/");
+        assert!(check_task_role("arn:aws:iam::123456789012:role/app/web", &settings).is_ok());
+        for refused in [
+            "arn:aws:iam::123456789012:role/ecs-private-auth/lab-ExecutionRole-x",
+            "arn:aws:iam::123456789012:role/ECS-Private-Auth/x",
+            "arn:aws:iam::123456789012:role/admin",
+            "arn:aws:iam::210987654321:role/app/web",
+        ] {
+            let err = check_task_role(refused, &settings).unwrap_err().to_string();
+            assert!(
+                err.starts_with("TaskRoleArn is out of this stack's reach"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn patterns_match_like_iam() {
+        let patterns = vec!["arn:aws:secretsmanager:us-east-1:1:secret:shared/*".to_owned()];
+        assert!(matches_any(
+            &patterns,
+            "arn:aws:secretsmanager:us-east-1:1:secret:shared/registry-AbCdEf"
+        ));
+        assert!(!matches_any(
+            &patterns,
+            "arn:aws:secretsmanager:us-east-1:1:secret:team-b/db-AbCdEf"
+        ));
+        assert!(glob_match("a?c*", "abcdef"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("abc", "abcd"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(!matches_any(&[], "anything"));
+    }
+}
