@@ -23,7 +23,7 @@ pub enum Error {
         cause: String,
     },
 
-    /// A resource with the requested name exists and is not ours (DESIGN.md rule 7).
+    /// A resource with the requested name exists and is not ours (docs/design.md#ownership).
     #[error(
         "{what} {name} already exists and was not made by this stack's {logical_id}; it was left unchanged. Choose another name, or omit the name to have one generated"
     )]
@@ -33,7 +33,7 @@ pub enum Error {
         logical_id: String,
     },
 
-    /// A property names something the stack does not own (docs/design.md, "Reach").
+    /// A property names something the stack does not own (docs/design.md#reach).
     #[error("{property} is out of this stack's reach: {reason}")]
     OutOfReach { property: String, reason: String },
 

@@ -126,7 +126,8 @@ pub fn managed_tags(request: &Request, user_tags: &[Tag], now: OffsetDateTime) -
     tags
 }
 
-/// Whether tags mark a resource as made by this request's stack resource (DESIGN.md rule 7).
+/// Whether tags mark a resource as made by this request's stack resource
+/// (docs/design.md#ownership).
 pub fn is_ours<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, request: &Request) -> bool {
     let mut stack = false;
     let mut logical = false;

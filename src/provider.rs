@@ -22,7 +22,7 @@ use crate::settings::Settings;
 use crate::slices::{self, SliceContext};
 
 /// Which request type a function answers. Requests of another type are left to their own
-/// function (DESIGN.md rule 11).
+/// function (docs/design.md#routing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FunctionRole {
     OnCreate,

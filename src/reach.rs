@@ -1,4 +1,4 @@
-//! Reach: a stack gets what it owns, nothing more (docs/design.md, "Reach").
+//! Reach: a stack gets what it owns, nothing more (docs/design.md#reach).
 //!
 //! The functions may read any registry password under the operator's SSM path, any secret of
 //! ours, and pass any role of ours. A stack may use that power only on what it owns: the secrets

@@ -1,6 +1,6 @@
 //! What a function reads from its environment, once, at start. The operator sets these through
-//! the template's parameters; they bound what any stack may ask of the provider (docs/design.md,
-//! "Reach").
+//! the template's parameters; they bound what any stack may ask of the provider
+//! (docs/design.md#reach).
 
 use std::env;
 

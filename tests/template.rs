@@ -8,6 +8,10 @@ use ecs_private_auth::protocol::RequestType;
 use ecs_private_auth::provider::FunctionRole;
 use serde_yaml_ng::Value;
 
+mod support;
+
+use support::calls::CallGraph;
+
 /// Write actions allowed on `Resource: "*"`, each with the reason AWS leaves no narrower choice.
 const STAR_WRITE_ALLOWED: &[(&str, &str)] = &[
     (
@@ -242,25 +246,19 @@ fn every_function_binary_exists_in_the_workspace() {
 fn no_write_action_has_a_star_resource_unless_aws_allows_nothing_narrower() {
     let template = template();
     let mut checked = 0;
-    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
-        let policies = function["Properties"]["Policies"]
-            .as_sequence()
-            .cloned()
-            .unwrap_or_default();
-        for policy in policies {
-            for statement in policy["Statement"].as_sequence().unwrap() {
-                if statement["Resource"].as_str() != Some("*") {
-                    continue;
-                }
-                for action in strings(&statement["Action"]) {
-                    let verb = action.split(':').nth(1).unwrap();
-                    let read = ["Describe", "Get", "List"]
-                        .iter()
-                        .any(|prefix| verb.starts_with(prefix));
-                    let allowed = STAR_WRITE_ALLOWED.iter().any(|(name, _)| *name == action);
-                    assert!(read || allowed, "{id}: {action} on Resource \"*\"");
-                    checked += 1;
-                }
+    for (id, _) in of_type(&template, "AWS::Serverless::Function") {
+        for statement in statements(&template, &id) {
+            if statement["Resource"].as_str() != Some("*") {
+                continue;
+            }
+            for action in strings(&statement["Action"]) {
+                let verb = action.split(':').nth(1).unwrap();
+                let read = ["Describe", "Get", "List"]
+                    .iter()
+                    .any(|prefix| verb.starts_with(prefix));
+                let allowed = STAR_WRITE_ALLOWED.iter().any(|(name, _)| *name == action);
+                assert!(read || allowed, "{id}: {action} on Resource \"*\"");
+                checked += 1;
             }
         }
     }
@@ -268,13 +266,78 @@ fn no_write_action_has_a_star_resource_unless_aws_allows_nothing_narrower() {
 }
 
 #[test]
+fn roles_are_made_and_granted_only_within_the_boundary_and_passwords_read_only_under_the_prefix() {
+    let template = template();
+    let statements = statements(&template, "OnCreateFunction");
+    let with_action = |wanted: &str| -> Vec<&Value> {
+        statements
+            .iter()
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a == wanted))
+            .collect()
+    };
+    for action in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ] {
+        let found = with_action(action);
+        assert!(!found.is_empty(), "{action} is granted");
+        for statement in found {
+            let boundary = &statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"];
+            assert!(
+                matches!(boundary, Value::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some("RoleBoundary")),
+                "{action} only with the product's boundary: {statement:?}"
+            );
+        }
+    }
+    let boundary = &template["Resources"]["RoleBoundary"]["Properties"]["PolicyDocument"];
+    let secret_reads: Vec<&Value> = boundary["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| strings(&s["Action"]).contains(&"secretsmanager:GetSecretValue".to_owned()))
+        .collect();
+    assert_eq!(secret_reads.len(), 1);
+    assert_eq!(
+        secret_reads[0]["Condition"]["Null"]["aws:ResourceTag/ecs-private-auth:stack-id"].as_str(),
+        Some("false"),
+        "roles read only secrets a stack of the product made"
+    );
+    for statement in with_action("ssm:GetParameter") {
+        assert!(
+            format!("{:?}", statement["Resource"]).contains("parameter${PasswordParameterPrefix}*"),
+            "{statement:?}"
+        );
+    }
+    let ssm_decrypt: Vec<&Value> = with_action("kms:Decrypt")
+        .into_iter()
+        .filter(|s| format!("{:?}", s["Condition"]).contains("ssm."))
+        .collect();
+    assert_eq!(ssm_decrypt.len(), 1);
+    assert!(
+        !ssm_decrypt[0]["Condition"]["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"].is_null(),
+        "decrypting through SSM is bound to the prefix's parameters"
+    );
+    for (id, function) in of_type(&template, "AWS::Serverless::Function") {
+        let trust = &function["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(
+            trust["Principal"]["Service"].as_str(),
+            Some("lambda.amazonaws.com"),
+            "{id}"
+        );
+        assert!(
+            !trust["Condition"]["StringEquals"]["aws:SourceAccount"].is_null(),
+            "{id}'s role is assumed only for this account"
+        );
+    }
+}
+
+#[test]
 fn attaching_managed_policies_is_limited_to_the_allow_list_and_pass_role_to_ecs_tasks() {
     let template = template();
     for function in ["OnCreateFunction", "OnUpdateFunction"] {
-        let statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
-            .as_sequence()
-            .unwrap()
-            .clone();
+        let statements = statements(&template, function);
         let with_action = |wanted: &str| -> Vec<Value> {
             statements
                 .iter()
@@ -300,12 +363,7 @@ fn attaching_managed_policies_is_limited_to_the_allow_list_and_pass_role_to_ecs_
             "{function} continues its own waits"
         );
     }
-    let delete =
-        template["Resources"]["OnDeleteFunction"]["Properties"]["Policies"][0]["Statement"]
-            .as_sequence()
-            .unwrap()
-            .clone();
-    for statement in &delete {
+    for statement in &statements(&template, "OnDeleteFunction") {
         for action in strings(&statement["Action"]) {
             let verb = action.split(':').nth(1).unwrap();
             assert!(
@@ -318,118 +376,167 @@ fn attaching_managed_policies_is_limited_to_the_allow_list_and_pass_role_to_ecs_
     }
 }
 
-/// The AWS operations a set of source files calls, as IAM actions (`ecs:DescribeClusters`):
-/// every `<client>.<operation>()` where the client is one of the library's SDK clients.
-fn aws_actions_called_in(files: &[&str]) -> BTreeSet<String> {
-    const CLIENTS: &[(&str, &str)] = &[
-        ("ecs", "ecs"),
-        ("iam", "iam"),
-        ("secrets", "secretsmanager"),
-        ("ssm", "ssm"),
-        ("lambda", "lambda"),
-        ("tagging", "tag"),
-        ("cloudformation", "cloudformation"),
-    ];
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut actions = BTreeSet::new();
-    for file in files {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
-        let text = text.split("#[cfg(test)]").next().unwrap();
-        for (client, service) in CLIENTS {
-            let mut rest = text;
-            while let Some(at) = rest.find(client) {
-                let before = rest[..at].chars().last();
-                let after = &rest[at + client.len()..];
-                rest = after;
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                // An optional `_in(region)` (per-region CloudFormation), then `.operation()`.
-                let after = match after.strip_prefix("_in(") {
-                    Some(call) => &call[call.find(')').map_or(0, |end| end + 1)..],
-                    None => after,
-                };
-                let Some(after) = after.trim_start().strip_prefix('.') else {
-                    continue;
-                };
-                let name: String = after
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                // `clone()` copies a client; it calls nothing.
-                if name.is_empty() || name == "clone" || !after[name.len()..].starts_with("()") {
-                    continue;
-                }
-                let action: String = match name.as_str() {
-                    "invoke" => "InvokeFunction".into(),
-                    _ => name
-                        .split('_')
-                        .map(|word| word[..1].to_uppercase() + &word[1..])
-                        .collect(),
-                };
-                actions.insert(format!("{service}:{action}"));
-            }
-        }
-    }
-    actions
-}
-
-fn granted(template: &Value, function: &str) -> BTreeSet<String> {
+/// Every statement of a function's policies: its inline ones, and those of the template's
+/// managed policies it names with `!Ref`.
+fn statements(template: &Value, function: &str) -> Vec<Value> {
     template["Resources"][function]["Properties"]["Policies"]
         .as_sequence()
         .into_iter()
         .flatten()
-        .flat_map(|policy| {
-            policy["Statement"]
+        .map(|policy| match policy {
+            Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                let managed = tagged.value.as_str().unwrap();
+                template["Resources"][managed]["Properties"]["PolicyDocument"].clone()
+            }
+            inline => inline.clone(),
+        })
+        .flat_map(|document| {
+            document["Statement"]
                 .as_sequence()
                 .cloned()
                 .unwrap_or_default()
         })
+        .collect()
+}
+
+fn granted(template: &Value, function: &str) -> BTreeSet<String> {
+    statements(template, function)
+        .iter()
         .flat_map(|statement| strings(&statement["Action"]))
         .collect()
 }
 
+/// The slices' modules; each has `create`, `update` and `delete`.
+const SLICES: &[&str] = &[
+    "cluster",
+    "credentials",
+    "role",
+    "task_definition",
+    "service",
+];
+
+/// Actions AWS checks on the caller for an operation besides the operation's own.
+const IMPLIED: &[(&str, &[&str])] = &[
+    (
+        "ecs:RegisterTaskDefinition",
+        &["iam:PassRole", "ecs:TagResource"],
+    ),
+    (
+        "ecs:CreateCluster",
+        &["ecs:TagResource", "iam:CreateServiceLinkedRole"],
+    ),
+    (
+        "ecs:CreateService",
+        &["ecs:TagResource", "iam:CreateServiceLinkedRole"],
+    ),
+    (
+        "secretsmanager:CreateSecret",
+        &["kms:GenerateDataKey", "kms:Decrypt"],
+    ),
+    (
+        "secretsmanager:PutSecretValue",
+        &["kms:GenerateDataKey", "kms:Decrypt"],
+    ),
+    ("secretsmanager:GetSecretValue", &["kms:Decrypt"]),
+    ("ssm:GetParameter", &["kms:Decrypt"]),
+];
+
+/// Every AWS action a function's code can reach: the request pipeline, and the slices' entry
+/// point for the function's request type (the dispatch in between reaches all three).
+fn reached(graph: &CallGraph, function: &str) -> BTreeSet<String> {
+    let request_type = match function {
+        "OnCreateFunction" => "create",
+        "OnUpdateFunction" => "update",
+        "OnDeleteFunction" => "delete",
+        "OnFailureFunction" => {
+            return graph.actions_reached(&["on_failure::FailureAnswerer::handle"], &[]);
+        }
+        "NightlyCleanupFunction" => {
+            return graph.actions_reached(&["cleanup::Cleaner::handle"], &[]);
+        }
+        other => panic!("no entry points known for {other}"),
+    };
+    let entries: Vec<String> = SLICES
+        .iter()
+        .map(|slice| format!("slices::{slice}::{request_type}"))
+        .chain(["provider::Provider::handle".to_owned()])
+        .collect();
+    let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
+    graph.actions_reached(&entries, &["slices::run"])
+}
+
+const FUNCTIONS: &[&str] = &[
+    "OnCreateFunction",
+    "OnUpdateFunction",
+    "OnDeleteFunction",
+    "OnFailureFunction",
+    "NightlyCleanupFunction",
+];
+
 #[test]
-fn every_aws_call_the_code_makes_is_granted_to_the_function_that_makes_it() {
-    let template = template();
-    let slices = [
-        "src/slices/mod.rs",
-        "src/slices/common.rs",
-        "src/slices/cluster.rs",
-        "src/slices/credentials.rs",
-        "src/slices/role.rs",
-        "src/slices/task_definition.rs",
-        "src/slices/service.rs",
-    ];
-    // Calls made only on the Delete path of a slice, which on-create never takes.
-    let delete_only = ["secretsmanager:DeleteSecret"];
-    let called = aws_actions_called_in(&slices);
+fn the_call_graph_sees_each_functions_own_calls() {
+    let graph = CallGraph::of_library(&["local/"]);
+    let create = reached(&graph, "OnCreateFunction");
+    let delete = reached(&graph, "OnDeleteFunction");
+    for action in [
+        "ecs:CreateService",
+        "lambda:InvokeFunction",
+        "cloudformation:DescribeStackResource",
+        "ssm:GetParameter",
+        "iam:CreateRole",
+    ] {
+        assert!(
+            create.contains(action),
+            "on-create reaches {action}: {create:?}"
+        );
+    }
+    assert!(delete.contains("secretsmanager:DeleteSecret"), "{delete:?}");
     assert!(
-        called.contains("ecs:CreateService") && called.contains("lambda:InvokeFunction"),
-        "the scan works: {called:?}"
+        !delete.contains("secretsmanager:CreateSecret"),
+        "{delete:?}"
     );
-    for function in ["OnCreateFunction", "OnUpdateFunction"] {
+    assert!(
+        !create.contains("secretsmanager:DeleteSecret"),
+        "{create:?}"
+    );
+    assert!(reached(&graph, "OnFailureFunction").is_empty());
+}
+
+#[test]
+fn every_aws_call_a_function_can_make_is_granted_to_it() {
+    let template = template();
+    let graph = CallGraph::of_library(&["local/"]);
+    for function in FUNCTIONS {
         let granted = granted(&template, function);
-        let missing: Vec<&String> = called
-            .iter()
-            .filter(|action| !granted.contains(*action))
-            .filter(|action| {
-                !(function == "OnCreateFunction" && delete_only.contains(&action.as_str()))
-            })
+        let missing: Vec<String> = reached(&graph, function)
+            .into_iter()
+            .filter(|action| !granted.contains(action))
             .collect();
         assert!(
             missing.is_empty(),
             "{function} calls {missing:?} without being allowed to"
         );
     }
-    let cleanup = aws_actions_called_in(&["src/cleanup/mod.rs", "src/cleanup/discover.rs"]);
-    let granted = granted(&template, "NightlyCleanupFunction");
-    let missing: Vec<&String> = cleanup
-        .iter()
-        .filter(|action| !granted.contains(*action))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "nightly-cleanup calls {missing:?} without being allowed to"
-    );
+}
+
+#[test]
+fn every_action_granted_to_a_function_is_one_its_code_calls() {
+    let template = template();
+    let graph = CallGraph::of_library(&["local/"]);
+    for function in FUNCTIONS {
+        let called = reached(&graph, function);
+        let implied: BTreeSet<&str> = IMPLIED
+            .iter()
+            .filter(|(action, _)| called.contains(*action))
+            .flat_map(|(_, implied)| implied.iter().copied())
+            .collect();
+        let unused: Vec<String> = granted(&template, function)
+            .into_iter()
+            .filter(|action| !called.contains(action) && !implied.contains(action.as_str()))
+            .collect();
+        assert!(
+            unused.is_empty(),
+            "{function} is granted {unused:?}, which its code never calls"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! CloudFormation's read API for the stacks a test or the local run plays.
 //!
-//! The functions act only on requests that CloudFormation's own record confirms (docs/design.md,
-//! "Only genuine requests"), so everything that sends them requests must also answer
+//! The functions act only on requests that CloudFormation's own record confirms
+//! (docs/design.md#genuine-requests), so everything that sends them requests must also answer
 //! `DescribeStackResource` and `DescribeStacks` as CloudFormation would at that moment. moto's
 //! CloudFormation cannot (it keeps no in-progress states for custom resources), so this is a small
 //! in-memory record served over CloudFormation's query protocol on 127.0.0.1. Point the SDK at it

@@ -1,5 +1,5 @@
-//! The checks made before any work (DESIGN.md rule 8). A request that fails them is logged and
-//! dropped: nothing is PUT anywhere, as the ResponseURL itself is not to be trusted.
+//! The checks made before any work (docs/design.md#request-checks). A request that fails them is
+//! logged and dropped: nothing is PUT anywhere, as the ResponseURL itself is not to be trusted.
 
 use url::Url;
 

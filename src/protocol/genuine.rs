@@ -1,4 +1,4 @@
-//! Only genuine requests are acted on (docs/design.md, "Only genuine requests").
+//! Only genuine requests are acted on (docs/design.md#genuine-requests).
 //!
 //! Anyone in the account who may publish to the topic or invoke a function can hand it a
 //! well-formed request, with a StackId and LogicalResourceId copied from any resource's tags. So

@@ -62,7 +62,7 @@ impl Deadline {
 
 /// What the work has made so far. A Create cut short (by an error whose undo failed, a panic or
 /// the deadline) answers with this id instead of the marker, so the Delete that follows cleans
-/// up (DESIGN.md rule 5).
+/// up (docs/design.md#failed-create).
 #[derive(Debug, Clone, Default)]
 pub struct Progress(Arc<Mutex<Option<String>>>);
 
@@ -129,7 +129,7 @@ where
             physical_resource_id,
             data,
         })) => {
-            // A Delete always answers with the id it was given (DESIGN.md rule 4).
+            // A Delete always answers with the id it was given (docs/design.md#physical-ids).
             let physical_resource_id = match request.request_type {
                 RequestType::Delete => request.physical_id().to_owned(),
                 _ => physical_resource_id,

@@ -1,5 +1,5 @@
-//! The id a failed Create answers with when it left nothing behind (DESIGN.md rule 5). It names
-//! no resource, so the Delete CloudFormation sends for it succeeds without touching AWS.
+//! The id a failed Create answers with when it left nothing behind (docs/design.md#failed-create).
+//! It names no resource, so the Delete CloudFormation sends for it succeeds without touching AWS.
 
 use super::Request;
 

@@ -101,7 +101,8 @@ impl Request {
     }
 }
 
-/// The key of a payload a function sends itself to continue a long wait (DESIGN.md rule 12).
+/// The key of a payload a function sends itself to continue a long wait
+/// (docs/design.md#long-waits).
 pub const CONTINUATION_KEY: &str = "ecsPrivateAuthContinuation";
 
 /// A request as this invocation received it: fresh from CloudFormation, or continued from an

@@ -22,22 +22,14 @@ use super::common::{
 use crate::Error;
 use crate::naming::{generated_name, is_ours, limits, managed_tags};
 use crate::properties::{CapacityProvider, ClusterProperties};
-use crate::protocol::{Outcome, Request, RequestType};
+use crate::protocol::{Outcome, Request};
 
 const WHAT: &str = "ECS cluster";
 /// Pauses between Delete attempts while the cluster still holds services or tasks.
 const DRAIN_FIRST_PAUSE: Duration = Duration::from_secs(2);
 const DRAIN_MAX_PAUSE: Duration = Duration::from_secs(15);
 
-pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    match request.request_type {
-        RequestType::Create => create(request, context).await,
-        RequestType::Update => update(request, context).await,
-        RequestType::Delete => delete(request, context).await,
-    }
-}
-
-async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = ClusterProperties::parse(request.properties())?;
     let cluster = ensure_cluster(request, context, &props).await?;
     Ok(done(&cluster))
@@ -45,13 +37,13 @@ async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 
 /// In place when the name stays; otherwise a new cluster, and CloudFormation's Delete of the
 /// old id removes the old one.
-async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = ClusterProperties::parse(request.properties())?;
     let cluster = ensure_cluster(request, context, &props).await?;
     Ok(done(&cluster))
 }
 
-async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let name = name_from_arn(request.physical_id());
     match find_cluster(&context.clients.ecs, name).await? {
         None => tracing::info!(cluster = name, "cluster already gone"),

@@ -18,7 +18,7 @@ use super::common::tag_changes;
 use crate::Error;
 use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
 use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString, Tag};
-use crate::protocol::{Outcome, Request, RequestType};
+use crate::protocol::{Outcome, Request};
 use crate::reach;
 use crate::registry::RegistryCheck;
 
@@ -26,15 +26,16 @@ const WHAT: &str = "Secrets Manager secret";
 /// Secrets Manager's default recovery window, used by a Delete whose properties cannot be read.
 const DEFAULT_RECOVERY_DAYS: i64 = 7;
 
-pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    match request.request_type {
-        RequestType::Create | RequestType::Update => create_or_update(request, context).await,
-        RequestType::Delete => delete(request, context).await,
-    }
-}
-
 /// Create, and Update both in place and by replacement: the secret this request names is
 /// adopted when it exists and is ours, made when it does not, and brought in line.
+pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
+}
+
+pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
+}
+
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = RegistryCredentialsProperties::parse(request.properties())?;
     if let PasswordSource::Parameter(name) = &props.password {
@@ -66,7 +67,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     })
 }
 
-async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let id = request.physical_id();
     match find_secret(&context.clients.secrets, id).await? {
         None => tracing::info!("secret already gone"),

@@ -33,7 +33,7 @@ pub struct SliceContext {
     pub progress: Progress,
     /// The request as received, with when it was first received.
     pub incoming: Incoming,
-    secrets: RequestSecrets,
+    request_secrets: RequestSecrets,
 }
 
 /// Time kept back, before the invocation's time for work ends, to hand a wait over to a new
@@ -62,7 +62,7 @@ impl SliceContext {
         deadline: Deadline,
         progress: Progress,
         incoming: Incoming,
-        secrets: RequestSecrets,
+        request_secrets: RequestSecrets,
     ) -> Self {
         SliceContext {
             clients,
@@ -70,7 +70,7 @@ impl SliceContext {
             deadline,
             progress,
             incoming,
-            secrets,
+            request_secrets,
         }
     }
 
@@ -142,7 +142,7 @@ impl SliceContext {
     /// Keeps a secret learned while working (a password read from SSM) out of every message
     /// for as long as the request is in flight.
     pub fn register_secret(&self, secret: &str) {
-        self.secrets.add(secret);
+        self.request_secrets.add(secret);
     }
 }
 
@@ -154,11 +154,23 @@ pub async fn run(request: Request, context: SliceContext) -> Result<Outcome, Err
         // Properties are checked before any work; a Delete never validates them.
         kind.validate(request.properties())?;
     }
-    match kind {
-        ResourceKind::FargateCluster => cluster::handle(&request, &context).await,
-        ResourceKind::RegistryCredentials => credentials::handle(&request, &context).await,
-        ResourceKind::TaskExecutionRole => role::handle(&request, &context).await,
-        ResourceKind::TaskDefinition => task_definition::handle(&request, &context).await,
-        ResourceKind::FargateService => service::handle(&request, &context).await,
+    use RequestType::{Create, Delete, Update};
+    let (request, context) = (&request, &context);
+    match (kind, request.request_type) {
+        (ResourceKind::FargateCluster, Create) => cluster::create(request, context).await,
+        (ResourceKind::FargateCluster, Update) => cluster::update(request, context).await,
+        (ResourceKind::FargateCluster, Delete) => cluster::delete(request, context).await,
+        (ResourceKind::RegistryCredentials, Create) => credentials::create(request, context).await,
+        (ResourceKind::RegistryCredentials, Update) => credentials::update(request, context).await,
+        (ResourceKind::RegistryCredentials, Delete) => credentials::delete(request, context).await,
+        (ResourceKind::TaskExecutionRole, Create) => role::create(request, context).await,
+        (ResourceKind::TaskExecutionRole, Update) => role::update(request, context).await,
+        (ResourceKind::TaskExecutionRole, Delete) => role::delete(request, context).await,
+        (ResourceKind::TaskDefinition, Create) => task_definition::create(request, context).await,
+        (ResourceKind::TaskDefinition, Update) => task_definition::update(request, context).await,
+        (ResourceKind::TaskDefinition, Delete) => task_definition::delete(request, context).await,
+        (ResourceKind::FargateService, Create) => service::create(request, context).await,
+        (ResourceKind::FargateService, Update) => service::update(request, context).await,
+        (ResourceKind::FargateService, Delete) => service::delete(request, context).await,
     }
 }

@@ -16,18 +16,19 @@ use crate::Error;
 use crate::naming::{generated_name, is_ours, limits, managed_tags, stack_name};
 use crate::properties::{Tag, TaskExecutionRoleProperties};
 use crate::protocol::checks::stack_location;
-use crate::protocol::{Outcome, Request, RequestType};
+use crate::protocol::{Outcome, Request};
 use crate::reach;
 
 const WHAT: &str = "IAM role";
 /// The inline policy this product writes and owns.
 pub const INLINE_POLICY_NAME: &str = "ecs-private-auth-registry-credentials";
 
-pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    match request.request_type {
-        RequestType::Create | RequestType::Update => create_or_update(request, context).await,
-        RequestType::Delete => delete(request, context).await,
-    }
+pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
+}
+
+pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
 }
 
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
@@ -65,7 +66,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     Ok(done(&role))
 }
 
-async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let name = name_from_arn(request.physical_id());
     match find_role(&context.clients.iam, name).await? {
         None => tracing::info!(role = name, "role already gone"),
@@ -319,6 +320,19 @@ async fn reconcile(
 ) -> Result<(), Error> {
     let iam = &context.clients.iam;
     let name = role.role_name();
+    // The boundary first: IAM lets the provider change a role's policies only while the role
+    // carries it.
+    let current_boundary = role
+        .permissions_boundary()
+        .and_then(|current| current.permissions_boundary_arn());
+    if current_boundary != Some(boundary) {
+        iam.put_role_permissions_boundary()
+            .role_name(name)
+            .permissions_boundary(boundary)
+            .send()
+            .await
+            .map_err(|err| Error::aws("setting the permissions boundary of IAM role", name, err))?;
+    }
     if current_inline_policy(context, name).await?.as_ref() != Some(&inline_policy(props)) {
         put_inline_policy(context, name, props).await?;
     }
@@ -344,17 +358,6 @@ async fn reconcile(
             .send()
             .await
             .map_err(|err| Error::aws("detaching a managed policy from IAM role", name, err))?;
-    }
-    let current_boundary = role
-        .permissions_boundary()
-        .and_then(|current| current.permissions_boundary_arn());
-    if current_boundary != Some(boundary) {
-        iam.put_role_permissions_boundary()
-            .role_name(name)
-            .permissions_boundary(boundary)
-            .send()
-            .await
-            .map_err(|err| Error::aws("setting the permissions boundary of IAM role", name, err))?;
     }
     let current_tags: Vec<Tag> = tag_pairs(role)
         .map(|(key, value)| Tag::new(key, value))

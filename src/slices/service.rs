@@ -37,15 +37,16 @@ const POLL_MAX_PAUSE: Duration = Duration::from_secs(15);
 /// Stopped tasks examined per look.
 const STOPPED_TASKS_EXAMINED: i32 = 20;
 
-pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    match request.request_type {
-        RequestType::Create | RequestType::Update => create_or_update(request, context).await,
-        RequestType::Delete => delete(request, context).await,
-    }
-}
-
 /// Create, in-place Update and replacement alike: the service this request names is adopted
 /// when it exists and is ours, made when it does not, brought in line, and waited on.
+pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
+}
+
+pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+    create_or_update(request, context).await
+}
+
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = FargateServiceProperties::parse(request.properties())?;
     reject_spot_on_arm64(context, &props).await?;
@@ -89,7 +90,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
 
 /// Scales to zero, deletes, and waits until the service is INACTIVE so that the cluster's
 /// Delete can follow.
-async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let arn = request.physical_id();
     let (cluster, name) = cluster_and_name(request);
     match find_service(&context.clients.ecs, &cluster, &name).await? {

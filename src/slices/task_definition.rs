@@ -25,7 +25,7 @@ use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
 use crate::properties::{
     ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties,
 };
-use crate::protocol::{Outcome, Request, RequestType};
+use crate::protocol::{Outcome, Request};
 use crate::reach;
 
 const WHAT: &str = "ECS task definition family";
@@ -40,15 +40,7 @@ pub struct Revision {
     pub tags: Vec<Tag>,
 }
 
-pub async fn handle(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    match request.request_type {
-        RequestType::Create => create(request, context).await,
-        RequestType::Update => update(request, context).await,
-        RequestType::Delete => delete(request, context).await,
-    }
-}
-
-async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
     let revision = adopt_or_register(request, context, &props).await?;
@@ -57,7 +49,7 @@ async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Er
 
 /// A Tags-only change is made in place on the current revision; anything else is a new revision
 /// (or an adopted one with the same content).
-async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
     let fingerprint = content_fingerprint(&props);
@@ -73,7 +65,7 @@ async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Er
     Ok(done(&revision.definition))
 }
 
-async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let arn = request.physical_id();
     match find_revision(&context.clients.ecs, arn).await? {
         None => tracing::info!("task definition revision already gone"),

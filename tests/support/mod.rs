@@ -3,6 +3,7 @@
 //! function process whose logs are captured.
 #![allow(dead_code)]
 
+pub mod calls;
 pub mod lab;
 pub mod moto;
 pub mod network;
