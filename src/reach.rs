@@ -20,12 +20,19 @@ fn out_of_reach(property: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-/// `PasswordParameterName` names a parameter under the operator's path, by name (an ARN would
-/// need its own account and region checks, and gives a template nothing a name does not).
-pub fn check_password_parameter(name: &str, settings: &Settings) -> Result<(), Error> {
+/// `PasswordParameterName` names a parameter under the operator's path and, below it, the stack's
+/// own name (`/ecs-private-auth/<stack name>/…`): a stack reads its own passwords, not another
+/// team's. By name only: an ARN would need its own account and region checks, and gives a
+/// template nothing a name does not.
+pub fn check_password_parameter(
+    name: &str,
+    request: &Request,
+    settings: &Settings,
+) -> Result<(), Error> {
     let prefix = directory(&settings.password_parameter_prefix);
-    let inside = name.starts_with(&prefix)
-        && name.len() > prefix.len()
+    let own = format!("{prefix}{}/", crate::naming::stack_name(&request.stack_id));
+    let inside = name.starts_with(&own)
+        && name.len() > own.len()
         && !name.split('/').any(|segment| segment == "..");
     if inside {
         Ok(())
@@ -33,7 +40,7 @@ pub fn check_password_parameter(name: &str, settings: &Settings) -> Result<(), E
         Err(out_of_reach(
             "PasswordParameterName",
             format!(
-                "{name} is not a parameter name under {prefix}, the only path this provider reads passwords from (template parameter PasswordParameterPrefix)"
+                "{name} is not a parameter name under {own}: a stack reads passwords only under the provider's path (template parameter PasswordParameterPrefix) followed by its own name"
             ),
         ))
     }
@@ -166,30 +173,49 @@ pub async fn check_execution_role(
 }
 
 /// A task role is never one of the product's roles (they read registry secrets, which a
-/// container must not), and must be one the operator lets the provider pass.
-pub fn check_task_role(role_arn: &str, settings: &Settings) -> Result<(), Error> {
+/// container must not), and must be one the operator lets the provider pass. The role IAM holds
+/// under that name is what counts, not the path the ARN spells.
+pub async fn check_task_role(context: &SliceContext, role_arn: &str) -> Result<(), Error> {
     const PROPERTY: &str = "TaskRoleArn";
     let arn = Arn::parse(role_arn)
         .map_err(|_| out_of_reach(PROPERTY, format!("{role_arn} is not an IAM role ARN")))?;
-    let product_path = format!("role{DEFAULT_ROLE_PATH}");
-    if arn.resource.to_ascii_lowercase().starts_with(&product_path) {
+    refuse_product_role(PROPERTY, &arn.resource, role_arn)?;
+    if !matches_any(&context.settings.allowed_pass_role_arns, role_arn) {
         return Err(out_of_reach(
             PROPERTY,
+            format!(
+                "{role_arn} is not in ALLOWED_PASS_ROLE_ARNS (template parameter AdditionalPassRoleArns), the task roles this provider may pass"
+            ),
+        ));
+    }
+    let role = crate::slices::role::find_role(&context.clients.iam, arn.resource_name())
+        .await?
+        .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
+    let held = format!("role{}{}", role.path(), role.role_name());
+    refuse_product_role(PROPERTY, &held, role_arn)?;
+    if role.arn() != role_arn {
+        return Err(out_of_reach(
+            PROPERTY,
+            format!(
+                "{role_arn} is not the ARN of the role of that name ({})",
+                role.arn()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_product_role(property: &str, resource: &str, role_arn: &str) -> Result<(), Error> {
+    let product_path = format!("role{DEFAULT_ROLE_PATH}");
+    if resource.to_ascii_lowercase().starts_with(&product_path) {
+        return Err(out_of_reach(
+            property,
             format!(
                 "{role_arn} is a role under {DEFAULT_ROLE_PATH}, where this provider keeps the roles that read registry secrets; a container must not get one. Give the task a role of its own"
             ),
         ));
     }
-    if matches_any(&settings.allowed_pass_role_arns, role_arn) {
-        Ok(())
-    } else {
-        Err(out_of_reach(
-            PROPERTY,
-            format!(
-                "{role_arn} is not in ALLOWED_PASS_ROLE_ARNS (template parameter AdditionalPassRoleArns), the task roles this provider may pass"
-            ),
-        ))
-    }
+    Ok(())
 }
 
 fn stack_arn(request: &Request, property: &str) -> Result<Arn, Error> {
@@ -257,24 +283,31 @@ mod tests {
         }
     }
 
+    /// A request of the stack named `lab`.
+    fn lab_request() -> Request {
+        crate::protocol::request::tests::sample_request(crate::protocol::RequestType::Create)
+    }
+
     #[test]
-    fn password_parameters_must_lie_under_the_prefix() {
+    fn password_parameters_must_lie_under_the_prefix_and_the_stacks_name() {
         let settings = settings("/ecs-private-auth/");
         for (name, ok) in [
             ("/ecs-private-auth/lab/registry-password", true),
-            ("/ecs-private-auth/x", true),
-            ("/ecs-private-auth/", false),
+            ("/ecs-private-auth/lab/team/token", true),
+            ("/ecs-private-auth/lab/", false),
+            ("/ecs-private-auth/payments/registry-password", false),
+            ("/ecs-private-auth/lab-evil/x", false),
+            ("/ecs-private-auth/x", false),
             ("/prod/db/master", false),
-            ("/ecs-private-auth-evil/x", false),
-            ("/ecs-private-auth/../prod/db", false),
-            ("ecs-private-auth/x", false),
+            ("/ecs-private-auth/lab/../payments/pw", false),
+            ("ecs-private-auth/lab/x", false),
             (
-                "arn:aws:ssm:us-east-1:123456789012:parameter/ecs-private-auth/x",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/ecs-private-auth/lab/x",
                 false,
             ),
         ] {
             assert_eq!(
-                check_password_parameter(name, &settings).is_ok(),
+                check_password_parameter(name, &lab_request(), &settings).is_ok(),
                 ok,
                 "{name}"
             );
@@ -284,37 +317,40 @@ mod tests {
     #[test]
     fn a_prefix_without_a_trailing_slash_is_a_directory_still() {
         let settings = settings("/team");
-        assert!(check_password_parameter("/team/pw", &settings).is_ok());
-        assert!(check_password_parameter("/team-b/pw", &settings).is_err());
+        assert!(check_password_parameter("/team/lab/pw", &lab_request(), &settings).is_ok());
+        assert!(check_password_parameter("/team-b/lab/pw", &lab_request(), &settings).is_err());
     }
 
     #[test]
     fn refusals_name_the_property_and_the_setting() {
-        let err = check_password_parameter("/prod/db/master", &settings("/ecs-private-auth/"))
-            .unwrap_err()
-            .to_string();
+        let err = check_password_parameter(
+            "/prod/db/master",
+            &lab_request(),
+            &settings("/ecs-private-auth/"),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
-            "PasswordParameterName is out of this stack's reach: /prod/db/master is not a parameter name under /ecs-private-auth/, the only path this provider reads passwords from (template parameter PasswordParameterPrefix)"
+            "PasswordParameterName is out of this stack's reach: /prod/db/master is not a parameter name under /ecs-private-auth/lab/: a stack reads passwords only under the provider's path (template parameter PasswordParameterPrefix) followed by its own name"
         );
     }
 
     #[test]
-    fn task_roles_are_never_the_products_own_and_must_be_allow_listed() {
-        let settings = settings("/ecs-private-auth/");
-        assert!(check_task_role("arn:aws:iam::123456789012:role/app/web", &settings).is_ok());
+    fn roles_under_the_products_path_are_refused_whatever_their_case() {
         for refused in [
-            "arn:aws:iam::123456789012:role/ecs-private-auth/lab-ExecutionRole-x",
-            "arn:aws:iam::123456789012:role/ECS-Private-Auth/x",
-            "arn:aws:iam::123456789012:role/admin",
-            "arn:aws:iam::210987654321:role/app/web",
+            "role/ecs-private-auth/lab-ExecutionRole-x",
+            "role/ECS-Private-Auth/x",
         ] {
-            let err = check_task_role(refused, &settings).unwrap_err().to_string();
+            let err = refuse_product_role("TaskRoleArn", refused, refused)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.starts_with("TaskRoleArn is out of this stack's reach"),
                 "{err}"
             );
         }
+        assert!(refuse_product_role("TaskRoleArn", "role/app/web", "x").is_ok());
     }
 
     #[test]

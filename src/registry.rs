@@ -110,14 +110,30 @@ impl ImageReference {
             }
             _ => (None, rest),
         };
+        let host_ok = host.as_deref().is_none_or(|host| {
+            let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+            !name.is_empty()
+                && name.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+        });
+        if !host_ok {
+            return Err(RegistryError::BadReference);
+        }
         let (repository, tag) = match path.rsplit_once(':') {
             Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag.to_owned())),
             _ => (path, None),
         };
+        // Every path component starts and ends with a letter or digit: no empty or dot segments.
         let valid = !repository.is_empty()
             && repository
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
+            && repository.split('/').all(|component| {
+                component.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && component.ends_with(|c: char| c.is_ascii_alphanumeric())
+            });
         if !valid {
             return Err(RegistryError::BadReference);
         }
@@ -135,6 +151,8 @@ pub struct RegistryCheck<'a> {
     pub registry_url: &'a str,
     pub username: &'a SecretString,
     pub password: &'a SecretString,
+    /// Told every secret the check learns (a registry's token), to keep it out of messages.
+    pub learned_secret: &'a (dyn Fn(&str) + Sync),
 }
 
 impl RegistryCheck<'_> {
@@ -324,6 +342,7 @@ impl RegistryCheck<'_> {
                 status: status.as_u16(),
                 answer: String::new(),
             })?;
+        (self.learned_secret)(token);
         Ok(format!("Bearer {token}"))
     }
 }
@@ -491,6 +510,13 @@ mod tests {
         let digest = ImageReference::parse("org/app@sha256:abc").unwrap();
         assert_eq!(digest.reference, "sha256:abc");
         assert!(ImageReference::parse("Org/App").is_err());
+        for bad in ["lab/../x", "../x", "lab//x", "lab/.x", "-lab/x"] {
+            assert_eq!(
+                ImageReference::parse(bad),
+                Err(RegistryError::BadReference),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

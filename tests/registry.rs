@@ -112,6 +112,7 @@ async fn check(
         registry_url: &registry.url,
         username: &username,
         password: &password,
+        learned_secret: &|_| {},
     }
     .verify(image)
     .await
@@ -200,6 +201,7 @@ async fn check_with_the_products_client(registry: &TokenRegistry) -> Result<(), 
         registry_url: &registry.url,
         username: &username,
         password: &password,
+        learned_secret: &|_| {},
     }
     .verify(None)
     .await

@@ -494,3 +494,160 @@ async fn a_forged_continuation_is_held_against_the_record_too() {
     let answer = answers.last().unwrap().json();
     assert_eq!(answer["Status"], "FAILED", "{answer}");
 }
+
+#[tokio::test]
+async fn a_stack_cannot_read_another_stacks_password_under_the_shared_path() {
+    let lab = Lab::start().await;
+    let snoop = Snoop::start().await;
+    lab.clients
+        .ssm
+        .put_parameter()
+        .name("/ecs-private-auth/payments/registry-password")
+        .value("payments-registry-token")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+
+    let answer = create_in(
+        &lab,
+        ATTACKER_STACK,
+        "Custom::RegistryCredentials",
+        "Borrowed",
+        json!({"Username": "me", "PasswordParameterName": "/ecs-private-auth/payments/registry-password",
+               "RegistryUrl": snoop.url}),
+    )
+    .await;
+
+    answer.assert_failed();
+    assert!(
+        answer
+            .reason()
+            .contains("is not a parameter name under /ecs-private-auth/sandbox/"),
+        "{}",
+        answer.reason()
+    );
+    assert!(snoop.seen().is_empty(), "{:?}", snoop.credentials());
+}
+
+#[tokio::test]
+async fn a_delete_during_clean_up_cannot_name_the_live_resource_loosely() {
+    let lab = Lab::start().await;
+    let secret = victims_secret(&lab).await;
+    let name = lab
+        .clients
+        .secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .unwrap()
+        .name()
+        .unwrap()
+        .to_owned();
+    // The victim's stack cleans up after an update: CloudFormation accepts Deletes of ids it no
+    // longer holds. The forger names the live secret by its name instead of its ARN.
+    lab.cloudformation
+        .set_stack_status(VICTIM_STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
+    let forged = in_stack(
+        lab.request(
+            RequestType::Delete,
+            "Custom::RegistryCredentials",
+            "RegistryCredentials",
+            json!({"RecoveryWindowInDays": "0"}),
+            Some(&name),
+            None,
+        ),
+        VICTIM_STACK,
+    );
+
+    lab.send_unplayed(
+        &forged,
+        lab.clients.clone(),
+        lab.settings(),
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+
+    let (scheduled_for_deletion, _, _) = secret_state(&lab, &secret).await;
+    assert!(!scheduled_for_deletion, "the live secret is untouched");
+}
+
+#[tokio::test]
+async fn a_task_role_is_judged_by_the_role_iam_holds_not_the_path_its_arn_spells() {
+    let lab = Lab::start().await;
+    let secret = victims_secret(&lab).await;
+    let execution_role = create_in(
+        &lab,
+        VICTIM_STACK,
+        "Custom::TaskExecutionRole",
+        "ExecutionRole",
+        json!({"SecretArns": [secret]}),
+    )
+    .await
+    .physical_id();
+    let name = execution_role.rsplit('/').next().unwrap();
+    let respelled = format!("arn:aws:iam::{ACCOUNT}:role/app/{name}");
+    let mut settings = lab.settings();
+    settings.allowed_pass_role_arns = vec![format!("arn:aws:iam::{ACCOUNT}:role/app/*")];
+    let request = in_stack(
+        lab.request(
+            RequestType::Create,
+            "Custom::TaskDefinition",
+            "TaskDefinition",
+            json!({"Family": "payments-web", "ExecutionRoleArn": execution_role, "TaskRoleArn": respelled,
+                   "ContainerDefinitions": [{"Name": "web", "Image": "attacker.example.com/app:1"}]}),
+            None,
+            None,
+        ),
+        VICTIM_STACK,
+    );
+
+    let answer = lab.send_with(&request, settings).await;
+
+    answer.assert_failed();
+    assert!(
+        answer
+            .reason()
+            .starts_with("TaskRoleArn is out of this stack's reach"),
+        "{}",
+        answer.reason()
+    );
+    assert!(task_definition_arns(&lab).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_allow_listed_task_role_of_the_operators_is_accepted() {
+    let lab = Lab::start().await;
+    let secret = lab.own_secret("lab-registry").await;
+    let execution_role = lab.own_role("lab-exec").await;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let task_role = lab
+        .clients
+        .iam
+        .create_role()
+        .role_name("web-task")
+        .path("/app/")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn()
+        .to_owned();
+    let mut settings = lab.settings();
+    settings.allowed_pass_role_arns = vec![format!("arn:aws:iam::{ACCOUNT}:role/app/*")];
+    let request = lab.request(
+        RequestType::Create,
+        "Custom::TaskDefinition",
+        "TaskDefinition",
+        json!({"Family": "lab-web", "ExecutionRoleArn": execution_role, "TaskRoleArn": task_role,
+               "ContainerDefinitions": [{"Name": "web", "Image": "registry.example.com/app:1",
+                   "RepositoryCredentials": {"CredentialsParameter": secret}}]}),
+        None,
+        None,
+    );
+
+    lab.send_with(&request, settings).await.assert_success();
+}

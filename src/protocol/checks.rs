@@ -80,12 +80,14 @@ pub fn check_request(
             ),
         });
     }
-    check_response_url(&request.response_url, allowed_prefixes)
+    check_response_url(&request.response_url, &function.region, allowed_prefixes)
 }
 
-/// CloudFormation's pre-signed S3 response hosts over https, or a URL under an allowed prefix.
+/// CloudFormation's pre-signed S3 response bucket of the function's region over https, or a URL
+/// under an allowed prefix.
 pub fn check_response_url(
     response_url: &str,
+    region: &str,
     allowed_prefixes: &[String],
 ) -> Result<(), Rejection> {
     let not_allowed = || Rejection::ResponseUrlNotAllowed {
@@ -98,7 +100,7 @@ pub fn check_response_url(
     }
     if url.scheme() == "https"
         && url.port().is_none()
-        && is_cloudformation_response_host(url.host_str())
+        && is_cloudformation_response_host(url.host_str(), region)
     {
         return Ok(());
     }
@@ -113,14 +115,22 @@ pub fn check_response_url(
     if allowed { Ok(()) } else { Err(not_allowed()) }
 }
 
-fn is_cloudformation_response_host(host: Option<&str>) -> bool {
+/// `cloudformation-custom-resource-response-<region without hyphens>` under S3's hosts: the
+/// bucket CloudFormation itself owns in that region. Any other bucket name, even one that merely
+/// starts the same way, could belong to anyone (bucket names are global).
+fn is_cloudformation_response_host(host: Option<&str>, region: &str) -> bool {
     let Some(host) = host else { return false };
     let host = host.to_ascii_lowercase();
-    let Some((first_label, rest)) = host.split_once('.') else {
+    let Some((bucket, rest)) = host.split_once('.') else {
         return false;
     };
     let under_amazonaws = |suffix: &str| rest == suffix || rest.ends_with(&format!(".{suffix}"));
-    first_label.starts_with("cloudformation-custom-resource-response-")
+    let own_bucket = format!(
+        "cloudformation-custom-resource-response-{}",
+        region.replace('-', "")
+    );
+    bucket == own_bucket
+        && rest.starts_with("s3")
         && (under_amazonaws("amazonaws.com") || under_amazonaws("amazonaws.com.cn"))
 }
 
@@ -178,62 +188,102 @@ mod tests {
     }
 
     #[test]
-    fn cloudformation_response_hosts_pass_over_https_only() {
-        for (url, ok) in [
+    fn only_cloudformations_own_bucket_of_the_region_passes_over_https() {
+        for (region, url, ok) in [
             (
+                "us-east-1",
                 "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1",
                 true,
             ),
             (
+                "us-west-2",
                 "https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x",
                 true,
             ),
             (
+                "cn-north-1",
                 "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x",
                 true,
             ),
             (
+                "us-east-1",
+                "https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x",
+                false,
+            ),
+            (
+                "us-east-1",
+                "https://cloudformation-custom-resource-response-useast1-evil.s3.amazonaws.com/x",
+                false,
+            ),
+            (
+                "us-east-1",
                 "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
                 false,
             ),
             (
+                "us-east-1",
                 "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x",
                 false,
             ),
             (
+                "us-east-1",
                 "https://evil.example/cloudformation-custom-resource-response-useast1.s3.amazonaws.com",
                 false,
             ),
             (
-                "https://cloudformation-custom-resource-response-x.evilamazonaws.com/x",
+                "us-east-1",
+                "https://cloudformation-custom-resource-response-useast1.evilamazonaws.com/x",
                 false,
             ),
             (
+                "us-east-1",
                 "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/x",
                 false,
             ),
-            ("http://127.0.0.1:9000/response", false),
+            ("us-east-1", "http://127.0.0.1:9000/response", false),
         ] {
-            assert_eq!(check_response_url(url, &[]).is_ok(), ok, "{url}");
+            assert_eq!(
+                check_response_url(url, region, &[]).is_ok(),
+                ok,
+                "{region}: {url}"
+            );
         }
     }
 
     #[test]
     fn allowed_prefixes_admit_local_receivers() {
-        assert!(check_response_url("http://127.0.0.1:9000/response?sig=1", &local()).is_ok());
-        assert!(check_response_url("http://127.0.0.2:9000/response", &local()).is_err());
+        assert!(
+            check_response_url(
+                "http://127.0.0.1:9000/response?sig=1",
+                "us-east-1",
+                &local()
+            )
+            .is_ok()
+        );
+        assert!(
+            check_response_url("http://127.0.0.2:9000/response", "us-east-1", &local()).is_err()
+        );
     }
 
     #[test]
     fn user_info_cannot_smuggle_another_host_past_a_prefix() {
-        assert!(check_response_url("http://127.0.0.1:9000@evil.example/", &local()).is_err());
-        assert!(check_response_url("http://127.0.0.1:@evil.example/", &local()).is_err());
+        assert!(
+            check_response_url("http://127.0.0.1:9000@evil.example/", "us-east-1", &local())
+                .is_err()
+        );
+        assert!(
+            check_response_url("http://127.0.0.1:@evil.example/", "us-east-1", &local()).is_err()
+        );
     }
 
     #[test]
     fn the_rejection_names_only_the_origin() {
-        let err =
-            check_response_url("https://evil.example/path?X-Amz-Signature=abc", &[]).unwrap_err();
+        let err = check_response_url(
+            "https://evil.example/path?X-Amz-Signature=abc",
+            "us-east-1",
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "ResponseURL https://evil.example is neither CloudFormation's response host over https nor under an allowed prefix"

@@ -17,7 +17,8 @@ use tokio::time::Instant;
 
 use super::SliceContext;
 use super::common::{
-    built, ecs_tag_pairs, ecs_tags, name_from_arn, retry_until, sync_ecs_tags, tags_from_ecs,
+    built, ecs_tag_pairs, ecs_tags, name_from_arn, named_exactly, retry_until, sync_ecs_tags,
+    tags_from_ecs,
 };
 use crate::Error;
 use crate::naming::{generated_name, is_ours, limits, managed_tags};
@@ -47,6 +48,7 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
     let name = name_from_arn(request.physical_id());
     match find_cluster(&context.clients.ecs, name).await? {
         None => tracing::info!(cluster = name, "cluster already gone"),
+        Some(cluster) if !named_exactly(cluster.cluster_arn(), request) => {}
         Some(cluster) if !is_ours(ecs_tag_pairs(cluster.tags()), request) => {
             tracing::warn!(
                 cluster = name,

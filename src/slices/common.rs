@@ -29,6 +29,21 @@ pub fn name_from_arn(arn_or_name: &str) -> &str {
 
 pub use crate::wait::retry_until;
 
+/// Whether a resource's own ARN is exactly the id a Delete names. The provider answers every
+/// resource with its full ARN, so a Delete that names one any other way (a bare name, a partial
+/// ARN, another case) is not one CloudFormation sent for it, and touches nothing
+/// (docs/design.md#genuine-requests).
+pub fn named_exactly(resource_arn: Option<&str>, request: &crate::protocol::Request) -> bool {
+    let named = resource_arn == Some(request.physical_id());
+    if !named {
+        tracing::warn!(
+            resource = resource_arn.unwrap_or_default(),
+            "the Delete names this resource other than by its exact ARN: left untouched"
+        );
+    }
+    named
+}
+
 /// ECS's tags from ours.
 pub fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter()

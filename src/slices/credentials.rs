@@ -14,7 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::SliceContext;
-use super::common::tag_changes;
+use super::common::{named_exactly, tag_changes};
 use crate::Error;
 use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
 use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString, Tag};
@@ -39,11 +39,11 @@ pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome
 async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
     let props = RegistryCredentialsProperties::parse(request.properties())?;
     if let PasswordSource::Parameter(name) = &props.password {
-        reach::check_password_parameter(name, &context.settings)?;
+        reach::check_password_parameter(name, request, &context.settings)?;
     }
     let password = resolve_password(context, &props.password).await?;
     context.register_secret(props.username.expose());
-    verify_with_registry(&props, &password).await?;
+    verify_with_registry(context, &props, &password).await?;
     let name = secret_name(request, &props);
     let value = secret_value(&props.username, &password);
     let (arn, name) = match find_secret(&context.clients.secrets, &name).await? {
@@ -71,6 +71,7 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
     let id = request.physical_id();
     match find_secret(&context.clients.secrets, id).await? {
         None => tracing::info!("secret already gone"),
+        Some(secret) if !named_exactly(secret.arn(), request) => {}
         Some(secret) if secret.deleted_date().is_some() => {
             tracing::info!("secret already scheduled for deletion")
         }
@@ -150,6 +151,7 @@ async fn resolve_password(
 }
 
 async fn verify_with_registry(
+    context: &SliceContext,
     props: &RegistryCredentialsProperties,
     password: &SecretString,
 ) -> Result<(), Error> {
@@ -168,6 +170,7 @@ async fn verify_with_registry(
         registry_url,
         username: &props.username,
         password,
+        learned_secret: &|token| context.register_secret(token),
     }
     .verify(props.verify_image.as_deref())
     .await?;

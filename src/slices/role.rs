@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::SliceContext;
-use super::common::{built, name_from_arn, tag_changes};
+use super::common::{built, name_from_arn, named_exactly, tag_changes};
 use crate::Error;
 use crate::naming::{generated_name, is_ours, limits, managed_tags, stack_name};
 use crate::properties::{Tag, TaskExecutionRoleProperties};
@@ -70,6 +70,7 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
     let name = name_from_arn(request.physical_id());
     match find_role(&context.clients.iam, name).await? {
         None => tracing::info!(role = name, "role already gone"),
+        Some(role) if !named_exactly(Some(role.arn()), request) => {}
         Some(role) if !is_ours(tag_pairs(&role), request) => {
             tracing::warn!(
                 role = name,

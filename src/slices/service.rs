@@ -18,7 +18,9 @@ use aws_sdk_ecs::types::{
 };
 use time::OffsetDateTime;
 
-use super::common::{built, ecs_tag_pairs, ecs_tags, retry_until, sync_ecs_tags, tags_from_ecs};
+use super::common::{
+    built, ecs_tag_pairs, ecs_tags, named_exactly, retry_until, sync_ecs_tags, tags_from_ecs,
+};
 use super::{Poll, SliceContext, Waited};
 use crate::Error;
 use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
@@ -95,6 +97,7 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
     let (cluster, name) = cluster_and_name(request);
     match find_service(&context.clients.ecs, &cluster, &name).await? {
         None => tracing::info!(service = %name, "service already gone"),
+        Some(service) if !named_exactly(service.service_arn(), request) => {}
         Some(service) if !is_ours(ecs_tag_pairs(service.tags()), request) => {
             tracing::warn!(service = %name, "service is not ours (its tags name another stack resource): left untouched");
         }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::SliceContext;
-use super::common::{ecs_tags, sync_ecs_tags};
+use super::common::{ecs_tags, named_exactly, sync_ecs_tags};
 use crate::Error;
 use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
 use crate::properties::{
@@ -69,6 +69,7 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
     let arn = request.physical_id();
     match find_revision(&context.clients.ecs, arn).await? {
         None => tracing::info!("task definition revision already gone"),
+        Some(revision) if !named_exactly(revision.definition.task_definition_arn(), request) => {}
         Some(revision) if !is_ours(pairs(&revision.tags), request) => {
             tracing::warn!(
                 "task definition revision is not ours (its tags name another stack resource): left untouched"
@@ -90,7 +91,7 @@ async fn check_reach(
 ) -> Result<(), Error> {
     reach::check_execution_role(context, request, &props.execution_role_arn).await?;
     if let Some(task_role) = &props.task_role_arn {
-        reach::check_task_role(task_role, &context.settings)?;
+        reach::check_task_role(context, task_role).await?;
     }
     let credentials: Vec<(String, String)> = props
         .container_definitions
