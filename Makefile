@@ -4,7 +4,7 @@
 MOTO_SERVER := $(CURDIR)/.local/venv-moto/bin/moto_server
 export MOTO_SERVER
 
-.PHONY: setup test lint demo
+.PHONY: setup test lint demo bench-cleanup
 
 setup:
 	scripts/setup.sh
@@ -22,3 +22,9 @@ lint:
 demo: setup
 	cargo test --workspace --no-run --quiet
 	cargo test --test lifecycle -- the_whole_lab_runs_through_create_update_delete_and_cleanup --nocapture
+
+# The nightly cleanup at scale: 1000 orphans (BENCH_ORPHANS) swept by the release binary in one
+# invocation; prints wall time, AWS calls by operation, deletions and peak RSS.
+bench-cleanup: setup
+	cargo build --release -p nightly-cleanup
+	cargo bench --bench cleanup

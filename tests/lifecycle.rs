@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ssm::types::ParameterType;
-use ecs_private_auth::local::cloudformation::LocalCloudFormation;
+use ecs_private_auth::local::cloudformation::{LocalCloudFormation, StackRecord};
 use serde_json::{Map, Value, json};
 use support::lab::create_boundary_policy;
 use support::moto::Moto;
@@ -52,16 +52,13 @@ impl Lab {
     ) -> Function {
         let runtime = RuntimeApi::start().await;
         let prefix = format!("{}/responses/", receiver.base_url);
-        let mut env = vec![
+        let env = vec![
             ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
             ("ALLOWED_RESPONSE_URL_PREFIXES", &prefix),
             ("ROLE_PERMISSIONS_BOUNDARY_ARN", boundary),
+            ("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint),
             ("RUST_LOG", "info"),
         ];
-        // The answering functions read CloudFormation's record of the stack this run plays.
-        if name != "nightly-cleanup" {
-            env.push(("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint));
-        }
         let process = FunctionProcess::start(&function_binary(name), &runtime, name, &env);
         Function {
             name,
@@ -461,22 +458,14 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
     }
 
     eprintln!("\n== nightly-cleanup, with one orphan planted");
-    let cloudformation = aws_sdk_cloudformation::Client::new(&config);
-    let old_stack = cloudformation
-        .create_stack()
-        .stack_name("old-lab")
-        .template_body(r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}"#)
-        .send()
-        .await
-        .unwrap()
-        .stack_id
-        .unwrap();
-    cloudformation
-        .delete_stack()
-        .stack_name(&old_stack)
-        .send()
-        .await
-        .unwrap();
+    // A stack deleted long ago whose last template held RegistryCredentials, without keeping it.
+    let old_stack = format!(
+        "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/old-lab/0a0a0a0a-0000-4000-8000-000000000000"
+    );
+    let mut old = StackRecord::new(&old_stack, "DELETE_COMPLETE");
+    old.template_body =
+        r#"{"Resources": {"RegistryCredentials": {"Type": "Custom::RegistryCredentials"}}}"#.into();
+    lab.cloudformation.put_stack(old);
     let tag = |k: &str, v: &str| {
         aws_sdk_secretsmanager::types::Tag::builder()
             .key(k)

@@ -1,15 +1,16 @@
-//! Finding only what is ours, and what its stacks say. Every list call is paginated.
+//! Finding only what is ours, and what its stacks say. Every list call is paginated; a call that
+//! fails costs only what it would have listed, which the report names as not reached.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudformation::types::{Stack, StackStatus};
+use aws_sdk_cloudformation::types::{Stack, StackStatus, TemplateStage};
 use futures::StreamExt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::plan::{Found, Kind, StackState};
-use super::{CONCURRENCY, CleanupClients};
-use crate::Error;
+use super::plan::{Found, Kind, LiveStack, StackState};
+use super::retention::{Retention, retention};
+use super::{CONCURRENCY, CleanupClients, NotReached};
 use crate::naming::{
     TAG_CREATED_AT, TAG_EXPIRES_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID, TAG_TTL_HOURS,
 };
@@ -24,8 +25,16 @@ const TAGGED_TYPES: &[&str] = &[
     "secretsmanager:secret",
 ];
 
+/// What discovery found, and what it could not reach.
+#[derive(Debug, Default)]
+pub struct Discovered<T> {
+    pub items: T,
+    pub not_reached: Vec<NotReached>,
+}
+
 /// Every ECS resource, secret and role (under the product's path) that carries the stack-id tag.
-pub async fn tagged_resources(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
+pub async fn tagged_resources(clients: &CleanupClients) -> Discovered<Vec<Found>> {
+    let mut not_reached = Vec::new();
     let mut found = Vec::new();
     let mut pages = clients
         .tagging
@@ -39,13 +48,16 @@ pub async fn tagged_resources(clients: &CleanupClients) -> Result<Vec<Found>, Er
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|err| {
-            Error::aws(
-                "listing tagged resources",
-                "Resource Groups Tagging API",
-                err,
-            )
-        })?;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) => {
+                not_reached.push(NotReached::new(
+                    "ECS resources and secrets not yet listed by the Resource Groups Tagging API",
+                    crate::aws::describe_sdk_error(&err),
+                ));
+                break;
+            }
+        };
         for mapping in page.resource_tag_mapping_list() {
             let arn = mapping.resource_arn().unwrap_or_default();
             let tags: BTreeMap<&str, &str> = mapping
@@ -64,15 +76,20 @@ pub async fn tagged_resources(clients: &CleanupClients) -> Result<Vec<Found>, Er
         .collect()
         .await;
     let mut found: Vec<Found> = still_there.into_iter().flatten().collect();
-    found.extend(tagged_roles(clients).await?);
+    let roles = tagged_roles(clients).await;
+    found.extend(roles.items);
+    not_reached.extend(roles.not_reached);
     found.sort_by(|a, b| a.arn.cmp(&b.arn));
-    Ok(found)
+    Discovered {
+        items: found,
+        not_reached,
+    }
 }
 
 /// Whether a tagged resource still exists in a state worth deleting: the Tagging API also lists
-/// INACTIVE clusters and services for a while, and secrets already scheduled for deletion — whose
-/// recovery window a forced delete would cut short. The slices' own lookups decide. A lookup that
-/// fails keeps the resource, for the plan and the delete to judge.
+/// INACTIVE clusters and services for a while, and secrets already scheduled for deletion — which
+/// are left as they are. The resource types' own lookups decide. A lookup that fails keeps the
+/// resource, for the plan and the delete to judge.
 async fn still_there(clients: &CleanupClients, resource: &Found) -> bool {
     let name = resource.arn.rsplit('/').next().unwrap_or_default();
     let present = match resource.kind {
@@ -96,21 +113,31 @@ async fn still_there(clients: &CleanupClients, resource: &Found) -> bool {
     present.unwrap_or(true)
 }
 
-/// Roles under the product's path with their tags (ListRoles does not return tags).
-async fn tagged_roles(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
-    let roles: Vec<aws_sdk_iam::types::Role> = clients
+/// Roles under the product's path (and any path beneath it) with their tags (ListRoles does not
+/// return tags). A role whose tags cannot be read is not reached; the others go on.
+async fn tagged_roles(clients: &CleanupClients) -> Discovered<Vec<Found>> {
+    let mut not_reached = Vec::new();
+    let mut roles = Vec::new();
+    let mut pages = clients
         .iam
         .list_roles()
         .path_prefix(DEFAULT_ROLE_PATH)
         .into_paginator()
         .items()
-        .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|err| Error::aws("listing IAM roles under", DEFAULT_ROLE_PATH, err))?;
-    let tagged: Vec<Result<Option<Found>, Error>> = futures::stream::iter(roles)
+        .send();
+    while let Some(role) = pages.next().await {
+        match role {
+            Ok(role) => roles.push(role),
+            Err(err) => {
+                not_reached.push(NotReached::new(
+                    format!("IAM roles under {DEFAULT_ROLE_PATH} not yet listed"),
+                    crate::aws::describe_sdk_error(&err),
+                ));
+                break;
+            }
+        }
+    }
+    let tagged: Vec<Result<Option<Found>, NotReached>> = futures::stream::iter(roles)
         .map(|role| async move {
             let tags: Vec<aws_sdk_iam::types::Tag> = clients
                 .iam
@@ -123,7 +150,12 @@ async fn tagged_roles(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
                 .await
                 .into_iter()
                 .collect::<Result<_, _>>()
-                .map_err(|err| Error::aws("listing the tags of IAM role", role.role_name(), err))?;
+                .map_err(|err| {
+                    NotReached::new(
+                        format!("{} (its tags)", role.arn()),
+                        crate::aws::describe_sdk_error(&err),
+                    )
+                })?;
             let tags: BTreeMap<&str, &str> =
                 tags.iter().map(|tag| (tag.key(), tag.value())).collect();
             let created = OffsetDateTime::from_unix_timestamp(role.create_date().secs()).ok();
@@ -132,7 +164,17 @@ async fn tagged_roles(clients: &CleanupClients) -> Result<Vec<Found>, Error> {
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    tagged.into_iter().filter_map(Result::transpose).collect()
+    let mut found = Vec::new();
+    for result in tagged {
+        match result {
+            Ok(role) => found.extend(role),
+            Err(missed) => not_reached.push(missed),
+        }
+    }
+    Discovered {
+        items: found,
+        not_reached,
+    }
 }
 
 fn found_from(
@@ -155,7 +197,7 @@ fn found_from(
             .get(TAG_CREATED_AT)
             .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
             .or(created),
-        keep: tags.contains_key(TAG_KEEP),
+        keep: tags.keys().any(|key| key.eq_ignore_ascii_case(TAG_KEEP)),
     })
 }
 
@@ -178,7 +220,7 @@ pub async fn stack_states(
     clients: &CleanupClients,
     found: &[Found],
     own_account: &str,
-) -> Result<BTreeMap<String, StackState>, Error> {
+) -> Discovered<BTreeMap<String, StackState>> {
     let referenced: BTreeSet<String> = found
         .iter()
         .filter(|resource| resource.stack_id.split(':').nth(4) == Some(own_account))
@@ -192,40 +234,58 @@ pub async fn stack_states(
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    for stack in stacks_with_time_to_live(clients).await? {
+    let mut not_reached = Vec::new();
+    let stacks = stacks_with_time_to_live(clients).await;
+    not_reached.extend(stacks.not_reached);
+    for stack in stacks.items {
         let Some(id) = stack.stack_id() else { continue };
         if !states.contains_key(id) {
-            let state = state_of(&stack, BTreeMap::new());
+            // Only its tags and guards matter: no resource of ours names it.
+            let state = state_of(&stack, BTreeMap::new(), Err("not read".into()));
             states.insert(id.to_owned(), state);
         }
     }
-    Ok(states)
+    Discovered {
+        items: states,
+        not_reached,
+    }
 }
 
-async fn stacks_with_time_to_live(clients: &CleanupClients) -> Result<Vec<Stack>, Error> {
-    let stacks: Vec<Stack> = clients
+async fn stacks_with_time_to_live(clients: &CleanupClients) -> Discovered<Vec<Stack>> {
+    let mut found = Vec::new();
+    let mut not_reached = Vec::new();
+    let mut pages = clients
         .cloudformation
         .describe_stacks()
         .into_paginator()
         .items()
-        .send()
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(|err| Error::aws("listing CloudFormation stacks", "this region", err))?;
-    Ok(stacks
-        .into_iter()
-        .filter(|stack| {
-            stack
-                .tags()
-                .iter()
-                .any(|tag| matches!(tag.key(), Some(TAG_EXPIRES_AT | TAG_TTL_HOURS)))
-        })
-        .collect())
+        .send();
+    while let Some(stack) = pages.next().await {
+        match stack {
+            Ok(stack) => found.push(stack),
+            Err(err) => {
+                not_reached.push(NotReached::new(
+                    "stacks with a time to live not yet listed",
+                    crate::aws::describe_sdk_error(&err),
+                ));
+                break;
+            }
+        }
+    }
+    found.retain(|stack| {
+        stack
+            .tags()
+            .iter()
+            .any(|tag| matches!(tag.key(), Some(TAG_EXPIRES_AT | TAG_TTL_HOURS)))
+    });
+    Discovered {
+        items: found,
+        not_reached,
+    }
 }
 
-/// One stack, by its unique id, in the region the id names. Errors become `Unknown`: doubt.
+/// One stack, by its unique id, in the region the id names. Errors become `Unknown`: doubt. A
+/// stack id CloudFormation does not know is doubt too: nothing says it was ever deleted.
 async fn look_up(clients: &CleanupClients, stack_id: &str) -> StackState {
     let region = stack_id.split(':').nth(3).unwrap_or_default();
     let cloudformation = clients.cloudformation_in(region);
@@ -237,26 +297,53 @@ async fn look_up(clients: &CleanupClients, stack_id: &str) -> StackState {
     {
         Ok(output) => match output.stacks().first() {
             Some(stack) => stack.clone(),
-            None => return StackState::Gone,
+            None => return StackState::Unknown("CloudFormation returned no stack".into()),
         },
         Err(err) => {
-            let text = crate::aws::describe_error(&err);
-            // A stack id is unique: one CloudFormation no longer knows was deleted long ago.
-            return if text.contains("does not exist") {
-                StackState::Gone
+            let text = crate::aws::describe_sdk_error(&err);
+            return StackState::Unknown(if text.contains("does not exist") {
+                format!("CloudFormation has no record of it ({text})")
             } else {
-                StackState::Unknown(text)
-            };
+                text
+            });
         }
     };
-    if stack.stack_status() != Some(&StackStatus::DeleteComplete) && is_stable(&stack) {
-        let holds = match physical_ids(&cloudformation, stack_id).await {
+    let holds = if is_stable(&stack) {
+        match physical_ids(&cloudformation, stack_id).await {
             Ok(holds) => holds,
-            Err(err) => return StackState::Unknown(err.to_string()),
-        };
-        return state_of(&stack, holds);
-    }
-    state_of(&stack, BTreeMap::new())
+            Err(err) => return StackState::Unknown(err),
+        }
+    } else {
+        BTreeMap::new()
+    };
+    let needs_template =
+        is_stable(&stack) || stack.stack_status() == Some(&StackStatus::DeleteComplete);
+    let retention = if needs_template {
+        template_retention(&cloudformation, stack_id).await
+    } else {
+        Err("not read".into())
+    };
+    state_of(&stack, holds, retention)
+}
+
+/// What the stack's template keeps: GetTemplate by stack id reads deleted stacks too.
+async fn template_retention(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    stack_id: &str,
+) -> Retention {
+    let output = cloudformation
+        .get_template()
+        .stack_name(stack_id)
+        .template_stage(TemplateStage::Processed)
+        .send()
+        .await
+        .map_err(|err| {
+            format!(
+                "its template could not be read ({})",
+                crate::aws::describe_sdk_error(&err)
+            )
+        })?;
+    retention(output.template_body().unwrap_or_default())
 }
 
 fn is_stable(stack: &Stack) -> bool {
@@ -272,34 +359,36 @@ fn is_stable(stack: &Stack) -> bool {
     )
 }
 
-fn state_of(stack: &Stack, holds: BTreeMap<String, String>) -> StackState {
-    let termination_protection = stack.enable_termination_protection().unwrap_or(false);
+fn state_of(stack: &Stack, holds: BTreeMap<String, String>, retention: Retention) -> StackState {
+    let live = || LiveStack {
+        status: stack
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        holds: holds.clone(),
+        tags: stack
+            .tags()
+            .iter()
+            .filter_map(|tag| {
+                Some((
+                    tag.key()?.to_owned(),
+                    tag.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+        created_at: stack
+            .creation_time()
+            .and_then(|at| OffsetDateTime::from_unix_timestamp(at.secs()).ok()),
+        termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        nested: stack.parent_id().is_some_and(|parent| !parent.is_empty()),
+        retention: retention.clone(),
+    };
     match stack.stack_status() {
-        Some(StackStatus::DeleteComplete) => StackState::Gone,
-        Some(StackStatus::RollbackComplete) => StackState::RolledBack {
-            termination_protection,
+        Some(StackStatus::DeleteComplete) => StackState::Gone {
+            retention: retention.clone(),
         },
-        _ if is_stable(stack) => StackState::Stable {
-            status: stack
-                .stack_status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            holds,
-            tags: stack
-                .tags()
-                .iter()
-                .filter_map(|tag| {
-                    Some((
-                        tag.key()?.to_owned(),
-                        tag.value().unwrap_or_default().to_owned(),
-                    ))
-                })
-                .collect(),
-            created_at: stack
-                .creation_time()
-                .and_then(|at| OffsetDateTime::from_unix_timestamp(at.secs()).ok()),
-            termination_protection,
-        },
+        Some(StackStatus::RollbackComplete) => StackState::RolledBack(live()),
+        _ if is_stable(stack) => StackState::Stable(live()),
         other => StackState::Busy(
             other
                 .map(|s| s.as_str().to_owned())
@@ -312,7 +401,7 @@ fn state_of(stack: &Stack, holds: BTreeMap<String, String>) -> StackState {
 async fn physical_ids(
     cloudformation: &aws_sdk_cloudformation::Client,
     stack_id: &str,
-) -> Result<BTreeMap<String, String>, Error> {
+) -> Result<BTreeMap<String, String>, String> {
     let mut holds = BTreeMap::new();
     let mut pages = cloudformation
         .list_stack_resources()
@@ -322,10 +411,9 @@ async fn physical_ids(
         .send();
     while let Some(item) = pages.next().await {
         let summary = item.map_err(|err| {
-            Error::aws(
-                "listing the resources of CloudFormation stack",
-                stack_id,
-                err,
+            format!(
+                "its resources could not be listed ({})",
+                crate::aws::describe_sdk_error(&err)
             )
         })?;
         if let (Some(logical), Some(physical)) = (
@@ -364,5 +452,14 @@ mod tests {
             kind_of("arn:aws:ecs:us-east-1:123456789012:task/lab/0abc"),
             None
         );
+    }
+
+    #[test]
+    fn the_keep_tag_counts_whatever_its_case_and_value() {
+        let tags = BTreeMap::from([
+            (TAG_STACK_ID, "arn:aws:cloudformation:us-east-1:1:stack/s/1"),
+            ("Ecs-Private-Auth:Keep", ""),
+        ]);
+        assert!(found_from("arn:x", Some(Kind::Secret), &tags, None).is_some_and(|f| f.keep));
     }
 }

@@ -1,9 +1,12 @@
 //! nightly-cleanup: the lab's last step, "Clean up! Don't forget to delete the resources", made
-//! automatic and safe. Only resources tagged `ecs-private-auth:stack-id` are ever considered;
-//! their stacks decide what is garbage (see [`plan`]); the slices' own delete code removes it.
+//! automatic and safe (docs/design.md#cleanup). Only resources tagged `ecs-private-auth:stack-id`
+//! are ever considered; their stacks — and what the stacks' templates keep — decide what is
+//! garbage (see [`plan`]); the resource types' own delete code removes it, within the run's time.
 
 pub mod discover;
 pub mod plan;
+pub mod retention;
+pub mod ttl;
 
 use std::time::Duration;
 
@@ -21,11 +24,12 @@ use plan::{Decision, Kind, Plan, StackDecision};
 pub const CONCURRENCY: usize = 4;
 /// Default cap on deletions per run.
 pub const DEFAULT_MAX_DELETIONS: usize = 100;
+/// Default recovery window of a deleted secret: a mistake can be undone for a week.
+pub const DEFAULT_SECRET_RECOVERY_DAYS: i64 = 7;
 
 /// The clients the cleanup uses; CloudFormation clients are made per region as stacks need.
 #[derive(Debug, Clone)]
 pub struct CleanupClients {
-    pub config: aws_config::SdkConfig,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub ecs: aws_sdk_ecs::Client,
@@ -36,7 +40,6 @@ pub struct CleanupClients {
 impl CleanupClients {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         CleanupClients {
-            config: config.clone(),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             cloudformation: aws_sdk_cloudformation::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
@@ -45,34 +48,56 @@ impl CleanupClients {
         }
     }
 
-    /// The CloudFormation client for the region a stack id names.
+    /// The CloudFormation client for the region a stack id names (same endpoint and credentials).
     pub fn cloudformation_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
-        if self.config.region().map(|r| r.as_ref()) == Some(region) || region.is_empty() {
+        let config = self.cloudformation.config();
+        if config.region().map(|r| r.as_ref()) == Some(region) || region.is_empty() {
             return self.cloudformation.clone();
         }
-        let config = aws_sdk_cloudformation::config::Builder::from(&self.config)
+        let config = config
+            .to_builder()
             .region(aws_config::Region::new(region.to_owned()))
             .build();
         aws_sdk_cloudformation::Client::from_conf(config)
     }
 }
 
-/// `DRY_RUN` and `MAX_DELETIONS`, read once at start.
+/// `DRY_RUN`, `MAX_DELETIONS` and `SECRET_RECOVERY_DAYS`, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanupSettings {
     pub dry_run: bool,
     pub max_deletions: usize,
+    /// Days a deleted secret can still be restored (7 to 30); never forced.
+    pub secret_recovery_days: i64,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        CleanupSettings {
+            dry_run: false,
+            max_deletions: DEFAULT_MAX_DELETIONS,
+            secret_recovery_days: DEFAULT_SECRET_RECOVERY_DAYS,
+        }
+    }
 }
 
 impl CleanupSettings {
     pub fn from_env() -> Self {
+        let number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| value.trim().parse::<i64>().ok())
+        };
         CleanupSettings {
             dry_run: std::env::var("DRY_RUN")
                 .is_ok_and(|value| value.trim().eq_ignore_ascii_case("true")),
-            max_deletions: std::env::var("MAX_DELETIONS")
-                .ok()
-                .and_then(|value| value.trim().parse().ok())
+            max_deletions: number("MAX_DELETIONS")
+                .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(DEFAULT_MAX_DELETIONS),
+            // Secrets Manager's own bounds; anything else falls back to the safe default.
+            secret_recovery_days: number("SECRET_RECOVERY_DAYS")
+                .filter(|days| (7..=30).contains(days))
+                .unwrap_or(DEFAULT_SECRET_RECOVERY_DAYS),
         }
     }
 
@@ -97,6 +122,24 @@ pub struct Failure {
     pub error: String,
 }
 
+/// Something the run did not get to: a list call that failed, or a deletion the run's time did
+/// not allow. It is looked at again the next night.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotReached {
+    pub what: String,
+    pub reason: String,
+}
+
+impl NotReached {
+    pub fn new(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        NotReached {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
@@ -107,6 +150,7 @@ pub struct Counts {
     pub skipped: usize,
     pub failed: usize,
     pub stacks_deleted: usize,
+    pub not_reached: usize,
 }
 
 /// The run's report: the function's result, and logged once.
@@ -126,37 +170,75 @@ pub struct Report {
     pub skipped: Vec<Decision>,
     pub stacks_skipped: Vec<StackDecision>,
     pub failed: Vec<Failure>,
+    pub not_reached: Vec<NotReached>,
     pub duration_ms: u64,
 }
 
-/// One run: discover, plan, and (unless a guard says no) delete.
+/// One run: discover, plan, and (unless a guard says no) delete, all before `give_up_at`. The
+/// report always comes back, naming what was not reached.
 pub async fn run(
     clients: &CleanupClients,
     settings: &CleanupSettings,
     own_account: &str,
     give_up_at: Instant,
-) -> Result<Report, Error> {
+) -> Report {
     let started = Instant::now();
-    let found = discover::tagged_resources(clients).await?;
-    let stacks = discover::stack_states(clients, &found, own_account).await?;
-    let plan = plan::plan(&found, &stacks, own_account, OffsetDateTime::now_utc());
     let mut report = Report {
         dry_run: settings.dry_run,
         max_deletions: settings.max_deletions,
-        counts: Counts {
-            found: found.len(),
-            in_use: plan.in_use,
-            candidates: plan.deletions(),
-            ..Counts::default()
-        },
-        candidates: plan.delete.clone(),
-        stack_candidates: plan.delete_stacks.clone(),
-        skipped: plan.skipped.clone(),
-        stacks_skipped: plan.stacks_skipped.clone(),
         ..Report::default()
     };
+    let discovery = async {
+        let found = discover::tagged_resources(clients).await;
+        let stacks = discover::stack_states(clients, &found.items, own_account).await;
+        (found, stacks)
+    };
+    match tokio::time::timeout_at(give_up_at, discovery).await {
+        Ok((found, stacks)) => {
+            report.not_reached.extend(found.not_reached);
+            report.not_reached.extend(stacks.not_reached);
+            let plan = plan::plan(
+                &found.items,
+                &stacks.items,
+                own_account,
+                OffsetDateTime::now_utc(),
+            );
+            report.counts.found = found.items.len();
+            act_on(clients, settings, &plan, give_up_at, &mut report).await;
+        }
+        Err(_) => report.not_reached.push(NotReached::new(
+            "everything",
+            "the run's time ran out while listing resources and stacks",
+        )),
+    }
+    report.counts.skipped = report.skipped.len();
+    report.counts.deleted = report.deleted.len();
+    report.counts.stacks_deleted = report.stacks_deleted.len();
+    report.counts.failed = report.failed.len();
+    report.counts.not_reached = report.not_reached.len();
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// Reports the plan, and carries it out unless this is a dry run or the plan is over the cap.
+async fn act_on(
+    clients: &CleanupClients,
+    settings: &CleanupSettings,
+    plan: &Plan,
+    give_up_at: Instant,
+    report: &mut Report,
+) {
+    report.counts.in_use = plan.in_use;
+    report.counts.candidates = plan.deletions();
+    report.candidates = plan.delete.clone();
+    report.stack_candidates = plan.delete_stacks.clone();
+    report.skipped = plan.skipped.clone();
+    report.stacks_skipped = plan.stacks_skipped.clone();
     for decision in &plan.skipped {
         tracing::info!(arn = %decision.resource.arn, reason = %decision.reason, "skipped");
+    }
+    for decision in &plan.stacks_skipped {
+        tracing::info!(stack = %decision.stack_id, reason = %decision.reason, "stack skipped");
     }
     if settings.dry_run {
         for decision in &plan.delete {
@@ -174,21 +256,45 @@ pub async fn run(
         tracing::warn!(%reason, "held back");
         report.held_back = Some(reason);
     } else {
-        execute(clients, &plan, give_up_at, &mut report).await;
+        execute(clients, settings, plan, give_up_at, report).await;
     }
-    report.counts.skipped = report.skipped.len();
-    report.counts.deleted = report.deleted.len();
-    report.counts.stacks_deleted = report.stacks_deleted.len();
-    report.counts.failed = report.failed.len();
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
 }
 
+/// The longest one deletion of a kind may take: a service is scaled down, deleted and waited on
+/// until it has drained; a cluster is retried while services drain out of it.
+fn budget(kind: Kind) -> Duration {
+    match kind {
+        Kind::Service => Duration::from_secs(120),
+        Kind::Cluster => Duration::from_secs(60),
+        Kind::TaskDefinition | Kind::Role | Kind::Secret => Duration::from_secs(20),
+    }
+}
+
+/// How long a stack's DeleteStack call may take.
+const STACK_DELETE_BUDGET: Duration = Duration::from_secs(20);
+
 /// Deletes stacks through CloudFormation, then resources kind by kind in dependency order, a few
-/// at a time; one failure does not stop the others.
-async fn execute(clients: &CleanupClients, plan: &Plan, give_up_at: Instant, report: &mut Report) {
+/// at a time. A deletion starts only when its whole budget fits before `give_up_at`; one failure
+/// does not stop the others.
+async fn execute(
+    clients: &CleanupClients,
+    settings: &CleanupSettings,
+    plan: &Plan,
+    give_up_at: Instant,
+    report: &mut Report,
+) {
     for decision in &plan.delete_stacks {
-        match delete_stack(clients, &decision.stack_id).await {
+        if Instant::now() + STACK_DELETE_BUDGET > give_up_at {
+            report.not_reached.push(not_started(&decision.stack_id));
+            continue;
+        }
+        let deleted = tokio::time::timeout(
+            STACK_DELETE_BUDGET,
+            delete_stack(clients, &decision.stack_id),
+        )
+        .await
+        .unwrap_or_else(|_| Err(timed_out(STACK_DELETE_BUDGET)));
+        match deleted {
             Ok(()) => {
                 tracing::info!(stack = %decision.stack_id, reason = %decision.reason, "stack deletion started");
                 report.stacks_deleted.push(decision.clone());
@@ -209,28 +315,34 @@ async fn execute(clients: &CleanupClients, plan: &Plan, give_up_at: Instant, rep
         Kind::Role,
         Kind::Secret,
     ] {
-        let batch: Vec<&Decision> = plan
-            .delete
-            .iter()
-            .filter(|d| d.resource.kind == kind)
-            .collect();
-        let results: Vec<(Decision, Result<(), Error>)> = futures::stream::iter(batch)
+        let batch = plan.delete.iter().filter(|d| d.resource.kind == kind);
+        let outcomes: Vec<(Decision, Option<Result<(), Error>>)> = futures::stream::iter(batch)
             .map(|decision| async move {
-                (
-                    decision.clone(),
-                    delete_resource(clients, &decision.resource.arn, kind, give_up_at).await,
+                let budget = budget(kind);
+                // Checked as the deletion starts, not when the batch does.
+                if Instant::now() + budget > give_up_at {
+                    return (decision.clone(), None);
+                }
+                let until = Instant::now() + budget;
+                let deleted = tokio::time::timeout_at(
+                    until,
+                    delete_resource(clients, settings, &decision.resource.arn, kind, until),
                 )
+                .await
+                .unwrap_or_else(|_| Err(timed_out(budget)));
+                (decision.clone(), Some(deleted))
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for (decision, result) in results {
-            match result {
-                Ok(()) => {
+        for (decision, outcome) in outcomes {
+            match outcome {
+                None => report.not_reached.push(not_started(&decision.resource.arn)),
+                Some(Ok(())) => {
                     tracing::info!(arn = %decision.resource.arn, reason = %decision.reason, "deleted");
                     report.deleted.push(decision);
                 }
-                Err(err) => {
+                Some(Err(err)) => {
                     tracing::error!(arn = %decision.resource.arn, error = %err, "delete failed");
                     report.failed.push(Failure {
                         arn: decision.resource.arn.clone(),
@@ -239,6 +351,20 @@ async fn execute(clients: &CleanupClients, plan: &Plan, give_up_at: Instant, rep
                 }
             }
         }
+    }
+}
+
+fn not_started(what: &str) -> NotReached {
+    NotReached::new(
+        what,
+        "not started: the run's time was running out; the next run will look again",
+    )
+}
+
+fn timed_out(budget: Duration) -> Error {
+    Error::WaitTimedOut {
+        waiting_for: "for the deletion to finish".into(),
+        seconds: budget.as_secs(),
     }
 }
 
@@ -254,12 +380,13 @@ async fn delete_stack(clients: &CleanupClients, stack_id: &str) -> Result<(), Er
     Ok(())
 }
 
-/// The slices' own delete code, by ARN.
+/// The resource types' own delete code, by ARN, waiting no longer than `until`.
 async fn delete_resource(
     clients: &CleanupClients,
+    settings: &CleanupSettings,
     arn: &str,
     kind: Kind,
-    give_up_at: Instant,
+    until: Instant,
 ) -> Result<(), Error> {
     let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
     match kind {
@@ -271,13 +398,13 @@ async fn delete_resource(
                 parts.next().unwrap_or_default(),
             );
             service::stop_service(&clients.ecs, cluster, name).await?;
-            service::wait_until_gone(&clients.ecs, cluster, name, give_up_at).await
+            service::wait_until_gone(&clients.ecs, cluster, name, until).await
         }
         Kind::Cluster => {
             cluster::delete_when_drained(
                 &clients.ecs,
                 resource.trim_start_matches("cluster/"),
-                give_up_at,
+                until,
             )
             .await
         }
@@ -294,7 +421,9 @@ async fn delete_resource(
             )
             .await
         }
-        Kind::Secret => credentials::delete_secret(&clients.secrets, arn, 0).await,
+        Kind::Secret => {
+            credentials::delete_secret(&clients.secrets, arn, settings.secret_recovery_days).await
+        }
     }
 }
 
@@ -335,9 +464,24 @@ impl Cleaner {
             max_deletions = settings.max_deletions,
             "cleanup started"
         );
-        let report = run(&self.clients, &settings, &identity.account, give_up_at).await?;
+        let report = run(&self.clients, &settings, &identity.account, give_up_at).await;
         let json = serde_json::to_value(&report)?;
-        tracing::info!(report = %json, "cleanup report");
+        let counts = &report.counts;
+        // The counts as top-level fields, for CloudWatch Logs Insights to sum.
+        tracing::info!(
+            dry_run = report.dry_run,
+            found = counts.found,
+            in_use = counts.in_use,
+            candidates = counts.candidates,
+            deleted = counts.deleted,
+            stacks_deleted = counts.stacks_deleted,
+            skipped = counts.skipped,
+            failed = counts.failed,
+            not_reached = counts.not_reached,
+            duration_ms = report.duration_ms,
+            report = %json,
+            "cleanup report"
+        );
         Ok(json)
     }
 }

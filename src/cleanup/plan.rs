@@ -1,11 +1,15 @@
-//! The cleanup's decisions, as a pure function of what was found and what the stacks say: easy to
-//! read, easy to test. Any doubt is a skip.
+//! The cleanup's decisions, as a pure function of what was found and what the stacks say
+//! (docs/design.md#cleanup): easy to read, easy to test. Any doubt is a skip.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use super::retention::Retention;
+use super::ttl::expiry;
+use crate::naming::TAG_KEEP;
 
 /// How old a leaked resource must be before it is deleted: younger ones may belong to an
 /// operation CloudFormation has not finished recording.
@@ -35,24 +39,33 @@ pub struct Found {
     pub keep: bool,
 }
 
+/// What the cleanup learned of a stack that still exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStack {
+    pub status: String,
+    /// Logical id → physical id of every resource the stack holds.
+    pub holds: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Option<OffsetDateTime>,
+    pub termination_protection: bool,
+    /// It has a parent: only root stacks are deleted whole.
+    pub nested: bool,
+    /// What its template keeps.
+    pub retention: Retention,
+}
+
 /// What a stack says, as far as the cleanup could learn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackState {
-    /// DELETE_COMPLETE, or no longer known at all by its unique id.
-    Gone,
-    /// A stable `*_COMPLETE` state; `holds` maps logical ids to physical ids.
-    Stable {
-        status: String,
-        holds: BTreeMap<String, String>,
-        tags: BTreeMap<String, String>,
-        created_at: Option<OffsetDateTime>,
-        termination_protection: bool,
-    },
+    /// DELETE_COMPLETE, with what its last template kept.
+    Gone { retention: Retention },
+    /// A stable `*_COMPLETE` state.
+    Stable(LiveStack),
     /// ROLLBACK_COMPLETE: a failed first create, to be deleted as a whole.
-    RolledBack { termination_protection: bool },
+    RolledBack(LiveStack),
     /// In progress, failed, or anything else that is no time to touch it.
     Busy(String),
-    /// The lookup failed (access denied, throttling that did not clear, …).
+    /// The lookup failed, or CloudFormation has no record of the stack: doubt.
     Unknown(String),
 }
 
@@ -101,15 +114,13 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     for resource in found {
+        let decision = |reason| Decision {
+            resource: resource.clone(),
+            reason,
+        };
         match decide(resource, stacks, own_account, now) {
-            Verdict::Delete(reason) => plan.delete.push(Decision {
-                resource: resource.clone(),
-                reason,
-            }),
-            Verdict::Skip(reason) => plan.skipped.push(Decision {
-                resource: resource.clone(),
-                reason,
-            }),
+            Verdict::Delete(reason) => plan.delete.push(decision(reason)),
+            Verdict::Skip(reason) => plan.skipped.push(decision(reason)),
             Verdict::InUse => plan.in_use += 1,
             // The whole stack goes; CloudFormation deletes the resource with it.
             Verdict::WithItsStack => {}
@@ -119,17 +130,14 @@ pub fn plan(
         (a.resource.kind, &a.resource.arn).cmp(&(b.resource.kind, &b.resource.arn))
     });
     for (stack_id, state) in stacks {
-        if let Some(decision) = decide_stack(stack_id, state, now) {
-            match decision {
-                Ok(reason) => plan.delete_stacks.push(StackDecision {
-                    stack_id: stack_id.clone(),
-                    reason,
-                }),
-                Err(reason) => plan.stacks_skipped.push(StackDecision {
-                    stack_id: stack_id.clone(),
-                    reason,
-                }),
-            }
+        let decision = |reason| StackDecision {
+            stack_id: stack_id.clone(),
+            reason,
+        };
+        match decide_stack(state, now) {
+            Some(Ok(reason)) => plan.delete_stacks.push(decision(reason)),
+            Some(Err(reason)) => plan.stacks_skipped.push(decision(reason)),
+            None => {}
         }
     }
     plan
@@ -149,7 +157,7 @@ fn decide(
     now: OffsetDateTime,
 ) -> Verdict {
     if resource.keep {
-        return Verdict::Skip("tagged ecs-private-auth:keep".into());
+        return Verdict::Skip(format!("tagged {TAG_KEEP}"));
     }
     let account = resource.stack_id.split(':').nth(4).unwrap_or_default();
     if account != own_account {
@@ -157,29 +165,77 @@ fn decide(
     }
     match stacks.get(&resource.stack_id) {
         None => Verdict::Skip("its stack could not be looked up".into()),
-        Some(StackState::Gone) => Verdict::Delete("orphan: its stack is deleted".into()),
         Some(StackState::Unknown(reason)) => {
             Verdict::Skip(format!("its stack could not be read: {reason}"))
         }
         Some(StackState::Busy(status)) => Verdict::Skip(format!("its stack is {status}")),
-        Some(StackState::RolledBack { .. }) => Verdict::WithItsStack,
-        Some(StackState::Stable { holds, .. }) => match holds.get(&resource.logical_id) {
-            Some(physical) if names_same_resource(physical, &resource.arn) => Verdict::InUse,
-            other => {
-                let age = resource.created_at.map(|created| now - created);
-                let now_holds = other.map_or("nothing".to_owned(), |id| id.clone());
-                match age {
-                    Some(age) if age >= LEAK_MIN_AGE => Verdict::Delete(format!(
-                        "leaked: the stack's {} is now {now_holds}",
-                        resource.logical_id
-                    )),
-                    Some(_) => {
-                        Verdict::Skip("not held by its stack, but younger than an hour".into())
-                    }
-                    None => Verdict::Skip("not held by its stack, and its age is unknown".into()),
-                }
-            }
+        Some(StackState::RolledBack(stack)) => match guard(stack) {
+            Ok(()) => Verdict::WithItsStack,
+            Err(reason) => Verdict::Skip(format!(
+                "its stack is ROLLBACK_COMPLETE and stays: {reason}"
+            )),
         },
+        Some(StackState::Gone { retention }) => orphan(resource, retention),
+        Some(StackState::Stable(stack)) => in_live_stack(resource, stack, now),
+    }
+}
+
+/// A resource of a deleted stack is garbage only when the stack's last template held its logical
+/// id and did not keep it.
+fn orphan(resource: &Found, retention: &Retention) -> Verdict {
+    let logical_id = &resource.logical_id;
+    let keeps = match retention {
+        Ok(keeps) => keeps,
+        Err(reason) => {
+            return Verdict::Skip(format!(
+                "its stack is deleted, but {reason}: what it kept cannot be told"
+            ));
+        }
+    };
+    match keeps.get(logical_id) {
+        None => Verdict::Skip(format!(
+            "its stack is deleted, but its last template no longer held {logical_id}: removed earlier, perhaps kept on purpose"
+        )),
+        Some(kept) if kept.on_delete || kept.on_replace => Verdict::Skip(format!(
+            "its stack is deleted, and its template keeps {logical_id} (DeletionPolicy or UpdateReplacePolicy Retain)"
+        )),
+        Some(_) => Verdict::Delete("orphan: its stack is deleted".into()),
+    }
+}
+
+/// A resource of a live, stable stack is garbage only when the stack holds its logical id with
+/// another resource (a leak from a replacement), the template does not keep replaced ones, and it
+/// is old enough.
+fn in_live_stack(resource: &Found, stack: &LiveStack, now: OffsetDateTime) -> Verdict {
+    let logical_id = &resource.logical_id;
+    let current = match stack.holds.get(logical_id) {
+        Some(physical) if names_same_resource(physical, &resource.arn) => return Verdict::InUse,
+        Some(physical) => physical,
+        None => {
+            return Verdict::Skip(format!(
+                "its stack no longer holds {logical_id}: it may have been removed with DeletionPolicy Retain"
+            ));
+        }
+    };
+    match &stack.retention {
+        Err(reason) => {
+            return Verdict::Skip(format!(
+                "replaced in its stack, but {reason}: an UpdateReplacePolicy Retain cannot be ruled out"
+            ));
+        }
+        Ok(keeps) if keeps.get(logical_id).is_none_or(|kept| kept.on_replace) => {
+            return Verdict::Skip(format!(
+                "replaced in its stack, and its template keeps replaced {logical_id} (UpdateReplacePolicy Retain)"
+            ));
+        }
+        Ok(_) => {}
+    }
+    match resource.created_at.map(|created| now - created) {
+        Some(age) if age >= LEAK_MIN_AGE => {
+            Verdict::Delete(format!("leaked: the stack's {logical_id} is now {current}"))
+        }
+        Some(_) => Verdict::Skip("replaced in its stack, but younger than an hour".into()),
+        None => Verdict::Skip("replaced in its stack, but its age is unknown".into()),
     }
 }
 
@@ -192,81 +248,52 @@ fn names_same_resource(physical_id: &str, arn: &str) -> bool {
 
 /// `Some(Ok(reason))` to delete the stack, `Some(Err(reason))` when it qualifies but is left,
 /// `None` when it does not qualify.
-fn decide_stack(
-    stack_id: &str,
-    state: &StackState,
-    now: OffsetDateTime,
-) -> Option<Result<String, String>> {
-    let _ = stack_id;
+fn decide_stack(state: &StackState, now: OffsetDateTime) -> Option<Result<String, String>> {
     match state {
-        StackState::RolledBack {
-            termination_protection: true,
-        } => Some(Err(
-            "ROLLBACK_COMPLETE, but termination protection is on".into()
-        )),
-        StackState::RolledBack { .. } => {
-            Some(Ok("ROLLBACK_COMPLETE: a failed first create".into()))
-        }
-        StackState::Stable {
-            tags,
-            created_at,
-            termination_protection,
-            ..
-        } => {
-            let expiry = match expiry(tags, *created_at) {
-                None => return None,
-                Some(Err(reason)) => return Some(Err(reason)),
-                Some(Ok(expiry)) => expiry,
+        StackState::RolledBack(stack) => Some(
+            guard(stack)
+                .map(|()| "ROLLBACK_COMPLETE: a failed first create".to_owned())
+                .map_err(|reason| format!("ROLLBACK_COMPLETE, but {reason}")),
+        ),
+        StackState::Stable(stack) => {
+            let expiry = match expiry(&stack.tags, stack.created_at)? {
+                Ok(expiry) => expiry,
+                Err(reason) => return Some(Err(reason)),
             };
             if expiry > now {
                 return None;
             }
             let at = expiry.format(&Rfc3339).unwrap_or_default();
-            if *termination_protection {
-                Some(Err(format!(
-                    "expired at {at}, but termination protection is on"
-                )))
-            } else {
-                Some(Ok(format!("expired at {at}")))
-            }
+            Some(
+                guard(stack)
+                    .map(|()| format!("expired at {at}"))
+                    .map_err(|reason| format!("expired at {at}, but {reason}")),
+            )
         }
         _ => None,
     }
 }
 
-/// When a stack expires, from its `ecs-private-auth:expires-at` (RFC 3339) or
-/// `ecs-private-auth:ttl-hours` (from its creation) tag. `None` when it has neither.
-pub fn expiry(
-    tags: &BTreeMap<String, String>,
-    created_at: Option<OffsetDateTime>,
-) -> Option<Result<OffsetDateTime, String>> {
-    if let Some(at) = tags.get(crate::naming::TAG_EXPIRES_AT) {
-        return Some(
-            OffsetDateTime::parse(at.trim(), &Rfc3339)
-                .map_err(|_| format!("{} is not an RFC 3339 time", crate::naming::TAG_EXPIRES_AT)),
-        );
+/// What keeps a whole stack from being deleted even when it qualifies.
+fn guard(stack: &LiveStack) -> Result<(), String> {
+    if stack.nested {
+        Err("it is a nested stack: only root stacks are deleted, with their nested stacks".into())
+    } else if stack
+        .tags
+        .keys()
+        .any(|key| key.eq_ignore_ascii_case(TAG_KEEP))
+    {
+        Err(format!("it is tagged {TAG_KEEP}"))
+    } else if stack.termination_protection {
+        Err("termination protection is on".into())
+    } else {
+        Ok(())
     }
-    let hours = tags.get(crate::naming::TAG_TTL_HOURS)?;
-    let Ok(hours) = hours.trim().parse::<f64>() else {
-        return Some(Err(format!(
-            "{} is not a number",
-            crate::naming::TAG_TTL_HOURS
-        )));
-    };
-    if !hours.is_finite() || hours < 0.0 {
-        return Some(Err(format!(
-            "{} is not a positive number",
-            crate::naming::TAG_TTL_HOURS
-        )));
-    }
-    let Some(created) = created_at else {
-        return Some(Err("the stack's creation time is unknown".into()));
-    };
-    Some(Ok(created + time::Duration::seconds_f64(hours * 3600.0)))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::retention::Keeps;
     use super::*;
     use time::macros::datetime;
 
@@ -288,8 +315,19 @@ mod tests {
         }
     }
 
-    fn stable(holds: &[(&str, &str)], tags: &[(&str, &str)]) -> StackState {
-        StackState::Stable {
+    /// A template that holds `Thing` with the given policies.
+    fn keeping(keeps: Keeps) -> Retention {
+        Ok(BTreeMap::from([("Thing".to_owned(), keeps)]))
+    }
+
+    fn gone() -> StackState {
+        StackState::Gone {
+            retention: keeping(Keeps::default()),
+        }
+    }
+
+    fn live(holds: &[(&str, &str)], tags: &[(&str, &str)]) -> LiveStack {
+        LiveStack {
             status: "UPDATE_COMPLETE".into(),
             holds: holds
                 .iter()
@@ -301,7 +339,17 @@ mod tests {
                 .collect(),
             created_at: Some(NOW - time::Duration::hours(48)),
             termination_protection: false,
+            nested: false,
+            retention: keeping(Keeps::default()),
         }
+    }
+
+    fn stable(holds: &[(&str, &str)], tags: &[(&str, &str)]) -> StackState {
+        StackState::Stable(live(holds, tags))
+    }
+
+    fn reasons(plan: &Plan) -> Vec<&str> {
+        plan.skipped.iter().map(|d| d.reason.as_str()).collect()
     }
 
     #[test]
@@ -312,7 +360,7 @@ mod tests {
             found(Kind::Service, "arn:service", "gone", 2),
             found(Kind::Role, "arn:role", "gone", 2),
         ];
-        let stacks = BTreeMap::from([(stack("gone"), StackState::Gone)]);
+        let stacks = BTreeMap::from([(stack("gone"), gone())]);
         let plan = plan(&resources, &stacks, ACCOUNT, NOW);
         let order: Vec<Kind> = plan.delete.iter().map(|d| d.resource.kind).collect();
         assert_eq!(
@@ -320,6 +368,59 @@ mod tests {
             vec![Kind::Service, Kind::Cluster, Kind::Role, Kind::Secret]
         );
         assert_eq!(plan.delete[0].reason, "orphan: its stack is deleted");
+    }
+
+    #[test]
+    fn what_a_deleted_stacks_template_kept_or_no_longer_held_stays() {
+        let resources = vec![
+            found(Kind::Secret, "arn:kept", "retained", 2),
+            found(Kind::Secret, "arn:kept-on-replace", "replaced", 2),
+            found(Kind::Secret, "arn:removed", "removed", 2),
+            found(Kind::Secret, "arn:unreadable", "unreadable", 2),
+        ];
+        let stacks = BTreeMap::from([
+            (
+                stack("retained"),
+                StackState::Gone {
+                    retention: keeping(Keeps {
+                        on_delete: true,
+                        on_replace: false,
+                    }),
+                },
+            ),
+            (
+                stack("replaced"),
+                StackState::Gone {
+                    retention: keeping(Keeps {
+                        on_delete: false,
+                        on_replace: true,
+                    }),
+                },
+            ),
+            (
+                stack("removed"),
+                StackState::Gone {
+                    retention: Ok(BTreeMap::new()),
+                },
+            ),
+            (
+                stack("unreadable"),
+                StackState::Gone {
+                    retention: Err("its template could not be read: AccessDenied".into()),
+                },
+            ),
+        ]);
+        let plan = plan(&resources, &stacks, ACCOUNT, NOW);
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+        assert_eq!(
+            reasons(&plan),
+            vec![
+                "its stack is deleted, and its template keeps Thing (DeletionPolicy or UpdateReplacePolicy Retain)",
+                "its stack is deleted, and its template keeps Thing (DeletionPolicy or UpdateReplacePolicy Retain)",
+                "its stack is deleted, but its last template no longer held Thing: removed earlier, perhaps kept on purpose",
+                "its stack is deleted, but its template could not be read: AccessDenied: what it kept cannot be told",
+            ]
+        );
     }
 
     #[test]
@@ -360,8 +461,41 @@ mod tests {
             "leaked: the stack's Thing is now arn:new-cluster"
         );
         assert_eq!(
-            plan.skipped[0].reason,
-            "not held by its stack, but younger than an hour"
+            reasons(&plan),
+            vec!["replaced in its stack, but younger than an hour"]
+        );
+    }
+
+    #[test]
+    fn a_logical_id_the_live_stack_no_longer_holds_may_have_been_retained() {
+        let removed = found(Kind::Secret, "arn:removed", "live", 500);
+        let stacks = BTreeMap::from([(stack("live"), stable(&[("Other", "arn:x")], &[]))]);
+        let plan = plan(&[removed], &stacks, ACCOUNT, NOW);
+        assert!(plan.delete.is_empty());
+        assert_eq!(
+            reasons(&plan),
+            vec![
+                "its stack no longer holds Thing: it may have been removed with DeletionPolicy Retain"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replaced_resource_the_template_keeps_is_no_leak() {
+        let replaced = found(Kind::Secret, "arn:old", "live", 500);
+        let mut stack_state = live(&[("Thing", "arn:new")], &[]);
+        stack_state.retention = keeping(Keeps {
+            on_delete: false,
+            on_replace: true,
+        });
+        let stacks = BTreeMap::from([(stack("live"), StackState::Stable(stack_state))]);
+        let plan = plan(&[replaced], &stacks, ACCOUNT, NOW);
+        assert!(plan.delete.is_empty());
+        assert_eq!(
+            reasons(&plan),
+            vec![
+                "replaced in its stack, and its template keeps replaced Thing (UpdateReplacePolicy Retain)"
+            ]
         );
     }
 
@@ -373,28 +507,38 @@ mod tests {
         foreign.stack_id = "arn:aws:cloudformation:us-east-1:999999999999:stack/gone/1".into();
         let busy = found(Kind::Secret, "arn:busy", "busy", 5);
         let unknown = found(Kind::Secret, "arn:unknown", "denied", 5);
+        let never_seen = found(Kind::Secret, "arn:never", "never", 5);
         let stacks = BTreeMap::from([
-            (stack("gone"), StackState::Gone),
+            (stack("gone"), gone()),
             (stack("busy"), StackState::Busy("UPDATE_IN_PROGRESS".into())),
             (stack("denied"), StackState::Unknown("AccessDenied".into())),
+            (
+                stack("never"),
+                StackState::Unknown("CloudFormation has no record of it".into()),
+            ),
         ]);
-        let plan = plan(&[kept, foreign, busy, unknown], &stacks, ACCOUNT, NOW);
+        let plan = plan(
+            &[kept, foreign, busy, unknown, never_seen],
+            &stacks,
+            ACCOUNT,
+            NOW,
+        );
         assert!(plan.delete.is_empty());
-        let reasons: Vec<&str> = plan.skipped.iter().map(|d| d.reason.as_str()).collect();
         assert_eq!(
-            reasons,
+            reasons(&plan),
             vec![
                 "tagged ecs-private-auth:keep",
                 "its stack is in another account (999999999999)",
                 "its stack is UPDATE_IN_PROGRESS",
                 "its stack could not be read: AccessDenied",
+                "its stack could not be read: CloudFormation has no record of it",
             ]
         );
     }
 
     #[test]
-    fn expired_stacks_are_deleted_unless_protected() {
-        let stacks = BTreeMap::from([
+    fn expired_root_stacks_are_deleted_unless_protected_kept_or_nested() {
+        let mut stacks = BTreeMap::from([
             (
                 stack("expired"),
                 stable(
@@ -411,27 +555,34 @@ mod tests {
                 stable(&[], &[("ecs-private-auth:ttl-hours", "72")]),
             ),
             (stack("untagged"), stable(&[], &[])),
+            (stack("rolled-back"), StackState::RolledBack(live(&[], &[]))),
             (
-                stack("rolled-back"),
-                StackState::RolledBack {
-                    termination_protection: false,
-                },
+                stack("kept"),
+                stable(
+                    &[],
+                    &[
+                        ("ecs-private-auth:ttl-hours", "1"),
+                        ("Ecs-Private-Auth:Keep", "True"),
+                    ],
+                ),
+            ),
+            (
+                stack("huge"),
+                stable(&[], &[("ecs-private-auth:ttl-hours", "999999999")]),
             ),
         ]);
-        let mut protected = stable(
+        let mut protected = live(
             &[],
             &[("ecs-private-auth:expires-at", "2026-01-01T00:00:00Z")],
         );
-        if let StackState::Stable {
-            termination_protection,
-            ..
-        } = &mut protected
-        {
-            *termination_protection = true;
-        }
-        let mut stacks = stacks;
-        stacks.insert(stack("protected"), protected);
+        protected.termination_protection = true;
+        stacks.insert(stack("protected"), StackState::Stable(protected));
+        let mut nested = live(&[], &[("ecs-private-auth:ttl-hours", "1")]);
+        nested.nested = true;
+        stacks.insert(stack("nested"), StackState::Stable(nested));
+
         let plan = plan(&[], &stacks, ACCOUNT, NOW);
+
         let deleted: Vec<&str> = plan
             .delete_stacks
             .iter()
@@ -445,20 +596,15 @@ mod tests {
                 stack("ttl").as_str()
             ]
         );
-        assert_eq!(plan.stacks_skipped.len(), 1);
-        assert!(
-            plan.stacks_skipped[0]
-                .reason
-                .contains("termination protection")
-        );
-    }
-
-    #[test]
-    fn bad_ttl_tags_are_reported_not_acted_on() {
-        let tags = BTreeMap::from([("ecs-private-auth:ttl-hours".to_owned(), "soon".to_owned())]);
-        assert_eq!(
-            expiry(&tags, Some(NOW)),
-            Some(Err("ecs-private-auth:ttl-hours is not a number".into()))
-        );
+        let skipped: BTreeMap<&str, &str> = plan
+            .stacks_skipped
+            .iter()
+            .map(|d| (d.stack_id.rsplit('/').nth(1).unwrap(), d.reason.as_str()))
+            .collect();
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
+        assert!(skipped["protected"].ends_with("termination protection is on"));
+        assert!(skipped["kept"].ends_with("it is tagged ecs-private-auth:keep"));
+        assert!(skipped["nested"].contains("only root stacks are deleted"));
+        assert!(skipped["huge"].contains("is more than"));
     }
 }

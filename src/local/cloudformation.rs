@@ -283,12 +283,13 @@ async fn serve(State(record): State<Arc<Mutex<Record>>>, body: Bytes) -> Respons
         "ListStackResources" => list_stack_resources(&record.stacks, param("StackName")),
         "GetTemplate" => get_template(&record.stacks, param("StackName")),
         "DeleteStack" => {
-            let stack = find(&record.stacks, param("StackName")).map(|s| s.stack_id.clone());
-            record.delete_requests.push(
-                stack
-                    .clone()
-                    .unwrap_or_else(|| param("StackName").to_owned()),
-            );
+            let name = param("StackName").to_owned();
+            let stack_id = find(&record.stacks, &name).map(|stack| stack.stack_id.clone());
+            // Played as done at once: what deleting its resources takes is the player's business.
+            if let Some(stack) = stack_id.as_ref().and_then(|id| record.stacks.get_mut(id)) {
+                stack.status = "DELETE_COMPLETE".into();
+            }
+            record.delete_requests.push(stack_id.unwrap_or(name));
             Ok(String::new())
         }
         other => Err((

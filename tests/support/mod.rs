@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod calls;
+pub mod counting_proxy;
 pub mod lab;
 pub mod moto;
 pub mod network;
