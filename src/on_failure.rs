@@ -14,6 +14,7 @@ use crate::protocol::{
 };
 use crate::provider::{Handled, deliver, dropped_malformed, finish, request_span};
 use crate::settings::Settings;
+use crate::telemetry::InvocationIds;
 
 const FUNCTION: &str = "on-failure";
 
@@ -86,13 +87,23 @@ impl FailureAnswerer {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        let ids = InvocationIds::of(&event.context);
+        let span = ids.span();
+        self.handle_invocation(event, &ids).instrument(span).await
+    }
+
+    async fn handle_invocation(
+        &self,
+        event: LambdaEvent<Value>,
+        ids: &InvocationIds,
+    ) -> Result<Value, lambda_runtime::Error> {
         let identity = FunctionIdentity::from_function_arn(&event.context.invoked_function_arn);
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
         let failed = FailedInvocation::from_record(&event.payload);
         let handled = match event.payload.get("requestPayload").map(parse_invocation) {
             Some(Ok(requests)) => {
                 let work = requests.into_iter().map(|request| {
-                    self.answer_failed(request, &failed, identity.as_ref(), deadline)
+                    self.answer_failed(request, &failed, identity.as_ref(), deadline, ids)
                 });
                 futures::future::join_all(work).await
             }
@@ -110,9 +121,10 @@ impl FailureAnswerer {
         failed: &FailedInvocation,
         identity: Option<&FunctionIdentity>,
         deadline: Deadline,
+        ids: &InvocationIds,
     ) -> Handled {
-        let request = match incoming {
-            Ok(incoming) => incoming.request,
+        let (request, made) = match incoming {
+            Ok(incoming) => (incoming.request, incoming.made),
             Err(malformed) => return dropped_malformed(&malformed),
         };
         let _secrets = register_request(&request);
@@ -122,10 +134,14 @@ impl FailureAnswerer {
                 return Handled::Dropped { reason: rejection.to_string() };
             }
             tracing::warn!(function = %failed.function, condition = %failed.condition, "answering FAILED for a failed invocation");
-            let response = Response::failed(failure_physical_id(&request, &Progress::default()), failed.reason());
+            // A continued Create that crashed answers with what it made, for the Delete to remove.
+            let response = Response::failed(
+                failure_physical_id(&request, &Progress::resuming(made)),
+                failed.reason(),
+            );
             deliver(&self.sender, &request, &response, deadline).await
         }
-        .instrument(request_span(&request))
+        .instrument(request_span(&request, ids))
         .await
     }
 }

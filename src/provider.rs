@@ -20,6 +20,7 @@ use crate::protocol::{
 };
 use crate::settings::Settings;
 use crate::slices::{self, SliceContext};
+use crate::telemetry::InvocationIds;
 
 /// Which request type a function answers. Requests of another type are left to their own
 /// function (docs/design.md#routing).
@@ -114,6 +115,16 @@ impl Provider {
     /// never retries an answered request), and an error only when an answer could not be
     /// delivered, so that Lambda's retries and then on-failure get another chance.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+        let ids = InvocationIds::of(&event.context);
+        let span = ids.span();
+        self.handle_invocation(event, &ids).instrument(span).await
+    }
+
+    async fn handle_invocation(
+        &self,
+        event: LambdaEvent<Value>,
+        ids: &InvocationIds,
+    ) -> Result<Value, lambda_runtime::Error> {
         let identity = FunctionIdentity::from_function_arn(&event.context.invoked_function_arn);
         let deadline = Deadline::from_epoch_millis(event.context.deadline);
         let (handled, _secrets): (Vec<Handled>, Vec<Option<RequestSecrets>>) =
@@ -126,7 +137,13 @@ impl Provider {
                                 // below is written.
                                 let secrets = RequestSecrets::register(&incoming.request);
                                 let handled = self
-                                    .handle_one(incoming, &secrets, identity.as_ref(), deadline)
+                                    .handle_one(
+                                        incoming,
+                                        &secrets,
+                                        identity.as_ref(),
+                                        deadline,
+                                        ids,
+                                    )
                                     .await;
                                 (handled, Some(secrets))
                             }
@@ -146,9 +163,10 @@ impl Provider {
         secrets: &RequestSecrets,
         identity: Option<&FunctionIdentity>,
         deadline: Deadline,
+        ids: &InvocationIds,
     ) -> Handled {
         let request = &incoming.request;
-        let span = request_span(request);
+        let span = request_span(request, ids);
         async {
             if let Err(rejection) = check_request(
                 request,
@@ -206,7 +224,7 @@ impl Provider {
             );
             return Some(Response::success(request.physical_id(), Default::default()));
         }
-        let progress = Progress::default();
+        let progress = Progress::resuming(incoming.made.clone());
         let context = SliceContext::new(
             self.clients.clone(),
             self.settings.clone(),
@@ -232,9 +250,11 @@ impl Provider {
 }
 
 /// The span every log line of a request carries.
-pub fn request_span(request: &Request) -> tracing::Span {
+pub fn request_span(request: &Request, ids: &InvocationIds) -> tracing::Span {
     tracing::info_span!(
         "request",
+        requestId = %ids.request_id,
+        xrayTraceId = ids.xray_trace_id.as_deref().unwrap_or_default(),
         RequestType = %request.request_type,
         StackId = %request.stack_id,
         LogicalResourceId = %request.logical_resource_id,
@@ -302,7 +322,39 @@ pub fn finish(function: &str, handled: Vec<Handled>) -> Result<Value, lambda_run
         )
         .into());
     }
-    let result = serde_json::json!({ "function": function, "requests": handled });
-    let text = redact(&result.to_string());
-    Ok(serde_json::from_str(&text).unwrap_or(result))
+    let mut result = serde_json::json!({ "function": function, "requests": handled });
+    redact_strings(&mut result);
+    Ok(result)
+}
+
+/// Masks secrets in every string of a JSON value, keeping its shape: redacting the serialised text
+/// instead could break the JSON and leave only the unredacted original to return.
+fn redact_strings(value: &mut Value) {
+    match value {
+        Value::String(text) => *text = redact(text),
+        Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        Value::Object(map) => map.values_mut().for_each(redact_strings),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::redact::SecretScope;
+
+    #[test]
+    fn the_result_is_redacted_even_when_a_secret_looks_like_json() {
+        let mut scope = SecretScope::empty();
+        // A secret that is a piece of the result's own JSON text, and one in a value.
+        scope.add("\"function\":\"on-create\"");
+        scope.add("hunter2-in-an-id");
+        let handled = vec![Handled::Dropped {
+            reason: "malformed request: hunter2-in-an-id".into(),
+        }];
+        let result = finish("on-create", handled).unwrap();
+        assert_eq!(result["requests"][0]["reason"], "malformed request: ***");
+        assert_eq!(result["function"], "on-create");
+        drop(scope);
+    }
 }

@@ -56,8 +56,10 @@ pub enum RegistryError {
         image_registry: String,
         registry: String,
     },
-    #[error("VerifyImage is not an image reference of the form [host/]repository[:tag|@digest]")]
-    BadReference,
+    #[error(
+        "VerifyImage is not an image reference of the form [host/]repository[:tag|@digest] ({0})"
+    )]
+    BadReference(String),
     #[error(
         "the registry at {registry} asked for the credentials to be sent to {realm}, which is neither the registry's own host or domain over https; they were not sent"
     )]
@@ -72,75 +74,84 @@ fn quote(answer: &str) -> String {
     }
 }
 
-/// A registry base URL as RegistryUrl gives it: no scheme means https.
+/// The hosts that all mean Docker Hub; its registry API answers at `registry-1.docker.io`.
+const DOCKER_HUB_HOSTS: &[&str] = &[
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+const DOCKER_HUB_API: &str = "registry-1.docker.io";
+
+/// A registry base URL as RegistryUrl gives it: no scheme means https; any of Docker Hub's names
+/// means its registry API.
 pub fn registry_base(registry_url: &str) -> Result<Url, RegistryError> {
     let text = if registry_url.contains("://") {
         registry_url.to_owned()
     } else {
         format!("https://{registry_url}")
     };
-    Url::parse(&text).map_err(|_| RegistryError::Unreachable {
+    let mut url = Url::parse(&text).map_err(|_| RegistryError::Unreachable {
         registry: registry_url.to_owned(),
         cause: "RegistryUrl is not a URL".into(),
-    })
+    })?;
+    if is_docker_hub(url.host_str().unwrap_or_default()) {
+        let _ = url.set_host(Some(DOCKER_HUB_API));
+    }
+    Ok(url)
 }
 
-/// An image reference split into repository and tag or digest.
+fn is_docker_hub(host: &str) -> bool {
+    DOCKER_HUB_HOSTS.contains(&host.to_ascii_lowercase().as_str())
+}
+
+/// What VerifyImage names on the registry: a repository and a tag or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageReference {
-    /// The registry host (and port) when the reference names one.
-    pub host: Option<String>,
     pub repository: String,
     /// A tag or a `sha256:` digest.
     pub reference: String,
 }
 
 impl ImageReference {
-    pub fn parse(image: &str) -> Result<Self, RegistryError> {
-        let (rest, digest) = match image.split_once('@') {
-            Some((rest, digest)) => (rest, Some(digest.to_owned())),
-            None => (image, None),
-        };
-        let (host, path) = match rest.split_once('/') {
-            // The first part is a host when it looks like one (Docker's own rule).
-            Some((first, path))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                (Some(first.to_owned()), path)
-            }
-            _ => (None, rest),
-        };
-        let host_ok = host.as_deref().is_none_or(|host| {
-            let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
-            !name.is_empty()
-                && name.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                })
+    /// Reads `image` with the OCI distribution reference rules (oci-spec): with its registry
+    /// host (`ghcr.io/org/app:1.2`), which must be the registry at `base`, or relative to it
+    /// (`org/app:1.2`). On Docker Hub an official image is `library/<name>` (`nginx` →
+    /// `library/nginx`).
+    pub fn parse(image: &str, base: &Url) -> Result<Self, RegistryError> {
+        let base_host = authority(base);
+        let hub = is_docker_hub(base.host_str().unwrap_or_default());
+        let names_host = image.split_once('/').is_some_and(|(first, _)| {
+            first.contains('.') || first.contains(':') || first == "localhost"
         });
-        if !host_ok {
-            return Err(RegistryError::BadReference);
-        }
-        let (repository, tag) = match path.rsplit_once(':') {
-            Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag.to_owned())),
-            _ => (path, None),
+        let qualified = if names_host {
+            image.to_owned()
+        } else if hub {
+            format!("docker.io/{image}")
+        } else {
+            format!("{base_host}/{image}")
         };
-        // Every path component starts and ends with a letter or digit: no empty or dot segments.
-        let valid = !repository.is_empty()
-            && repository
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
-            && repository.split('/').all(|component| {
-                component.starts_with(|c: char| c.is_ascii_alphanumeric())
-                    && component.ends_with(|c: char| c.is_ascii_alphanumeric())
+        let parsed: oci_spec::distribution::Reference =
+            qualified
+                .parse()
+                .map_err(|err: oci_spec::distribution::ParseError| {
+                    RegistryError::BadReference(err.to_string())
+                })?;
+        let same_registry =
+            parsed.registry() == base_host || (hub && is_docker_hub(parsed.registry()));
+        if !same_registry {
+            return Err(RegistryError::OtherRegistry {
+                image_registry: parsed.registry().to_owned(),
+                registry: base.as_str().trim_end_matches('/').to_owned(),
             });
-        if !valid {
-            return Err(RegistryError::BadReference);
         }
         Ok(ImageReference {
-            host,
-            repository: repository.to_owned(),
-            reference: digest.or(tag).unwrap_or_else(|| "latest".to_owned()),
+            repository: parsed.repository().to_owned(),
+            reference: parsed
+                .digest()
+                .or(parsed.tag())
+                .unwrap_or("latest")
+                .to_owned(),
         })
     }
 }
@@ -160,20 +171,9 @@ impl RegistryCheck<'_> {
     pub async fn verify(&self, image: Option<&str>) -> Result<(), RegistryError> {
         let base = registry_base(self.registry_url)?;
         let registry = base.as_str().trim_end_matches('/').to_owned();
-        let image = image.map(ImageReference::parse).transpose()?;
-        if let Some(ImageReference {
-            host: Some(host), ..
-        }) = &image
-        {
-            let base_host = authority(&base);
-            let docker_hub = base_host.ends_with("docker.io") && host.ends_with("docker.io");
-            if *host != base_host && !docker_hub {
-                return Err(RegistryError::OtherRegistry {
-                    image_registry: host.clone(),
-                    registry,
-                });
-            }
-        }
+        let image = image
+            .map(|image| ImageReference::parse(image, &base))
+            .transpose()?;
         let (url, what) = match &image {
             Some(image) => (
                 join(
@@ -489,31 +489,79 @@ pub fn client() -> reqwest::Client {
 mod tests {
     use super::*;
 
+    fn reference(image: &str, registry: &str) -> Result<(String, String), RegistryError> {
+        ImageReference::parse(image, &registry_base(registry).unwrap())
+            .map(|parsed| (parsed.repository, parsed.reference))
+    }
+
+    fn ok(repository: &str, reference: &str) -> Result<(String, String), RegistryError> {
+        Ok((repository.to_owned(), reference.to_owned()))
+    }
+
     #[test]
-    fn image_references_split_into_host_repository_and_tag() {
-        let image = ImageReference::parse("ghcr.io/org/app:1.2").unwrap();
+    fn image_references_name_a_repository_and_a_tag_or_digest() {
         assert_eq!(
-            image,
-            ImageReference {
-                host: Some("ghcr.io".into()),
-                repository: "org/app".into(),
-                reference: "1.2".into()
-            }
+            reference("ghcr.io/org/app:1.2", "ghcr.io"),
+            ok("org/app", "1.2")
         );
-        let relative = ImageReference::parse("org/app").unwrap();
         assert_eq!(
-            (relative.host, relative.reference.as_str()),
-            (None, "latest")
+            reference("org/app", "https://ghcr.io"),
+            ok("org/app", "latest")
         );
-        let local = ImageReference::parse("127.0.0.1:5000/lab/hello:1.0").unwrap();
-        assert_eq!(local.host.as_deref(), Some("127.0.0.1:5000"));
-        let digest = ImageReference::parse("org/app@sha256:abc").unwrap();
-        assert_eq!(digest.reference, "sha256:abc");
-        assert!(ImageReference::parse("Org/App").is_err());
-        for bad in ["lab/../x", "../x", "lab//x", "lab/.x", "-lab/x"] {
+        assert_eq!(
+            reference("127.0.0.1:5000/lab/hello:1.0", "http://127.0.0.1:5000"),
+            ok("lab/hello", "1.0")
+        );
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            reference(&format!("org/app@{digest}"), "quay.io"),
+            ok("org/app", &digest)
+        );
+        assert_eq!(reference("app", "quay.io"), ok("app", "latest"));
+    }
+
+    #[test]
+    fn every_name_of_docker_hub_is_docker_hub_and_official_images_are_library() {
+        for registry in [
+            "docker.io",
+            "index.docker.io",
+            "https://registry-1.docker.io",
+            "registry.hub.docker.com",
+        ] {
             assert_eq!(
-                ImageReference::parse(bad),
-                Err(RegistryError::BadReference),
+                registry_base(registry).unwrap().as_str(),
+                "https://registry-1.docker.io/"
+            );
+            assert_eq!(reference("nginx", registry), ok("library/nginx", "latest"));
+            assert_eq!(
+                reference("docker.io/library/nginx:1.27", registry),
+                ok("library/nginx", "1.27")
+            );
+            assert_eq!(
+                reference("index.docker.io/acme/app:2", registry),
+                ok("acme/app", "2")
+            );
+        }
+    }
+
+    #[test]
+    fn an_image_of_another_registry_or_a_bad_reference_is_refused() {
+        assert!(matches!(
+            reference("ghcr.io/org/app:1.2", "quay.io"),
+            Err(RegistryError::OtherRegistry { .. })
+        ));
+        assert!(matches!(
+            reference("nginx", "ghcr.io").map(|(r, _)| r),
+            Ok(repository) if repository == "nginx"
+        ));
+        for bad in [
+            "Org/App", "lab/../x", "../x", "lab//x", "lab/.x", "-lab/x", "a:b:c",
+        ] {
+            assert!(
+                matches!(
+                    reference(bad, "ghcr.io"),
+                    Err(RegistryError::BadReference(_))
+                ),
                 "{bad}"
             );
         }

@@ -11,12 +11,72 @@ use crate::protocol::redact::redact;
 /// Installs the JSON subscriber on stdout. The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by
 /// Lambda's advanced logging controls) or `RUST_LOG`, else INFO.
 pub fn init() {
-    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .map(|level| EnvFilter::new(level.to_ascii_lowercase()))
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let filter = match std::env::var("AWS_LAMBDA_LOG_LEVEL") {
+        Ok(level) => EnvFilter::new(lambda_level(&level)),
+        Err(_) => std::env::var("RUST_LOG")
+            .map(|level| EnvFilter::new(level.to_ascii_lowercase()))
+            .unwrap_or_else(|_| EnvFilter::new("info")),
+    };
     let _ = subscriber(filter, io::stdout).try_init();
+}
+
+/// Lambda's log levels as tracing's: FATAL, which tracing lacks, is its nearest, ERROR; anything
+/// unknown is INFO.
+pub fn lambda_level(level: &str) -> &'static str {
+    match level.trim().to_ascii_uppercase().as_str() {
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "WARN" => "warn",
+        "ERROR" | "FATAL" => "error",
+        _ => "info",
+    }
+}
+
+/// Lambda's ids of one invocation. Every log line carries them, so that it can be joined with
+/// Lambda's own START, REPORT and timeout lines and with the X-Ray trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvocationIds {
+    pub request_id: String,
+    pub xray_trace_id: Option<String>,
+}
+
+impl InvocationIds {
+    pub fn of(context: &lambda_runtime::Context) -> Self {
+        InvocationIds {
+            request_id: context.request_id.clone(),
+            xray_trace_id: context.xray_trace_id.clone(),
+        }
+    }
+
+    /// The span of everything the invocation logs outside a request's own span.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "invocation",
+            requestId = %self.request_id,
+            xrayTraceId = self.xray_trace_id.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_levels_map_to_the_nearest_tracing_level() {
+        for (lambda, tracing) in [
+            ("TRACE", "trace"),
+            ("DEBUG", "debug"),
+            ("INFO", "info"),
+            ("WARN", "warn"),
+            ("ERROR", "error"),
+            ("FATAL", "error"),
+            ("fatal", "error"),
+            ("loud", "info"),
+        ] {
+            assert_eq!(lambda_level(lambda), tracing, "{lambda}");
+        }
+    }
 }
 
 /// The functions' subscriber — JSON lines with the request's span fields, every line redacted —

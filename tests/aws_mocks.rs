@@ -414,6 +414,7 @@ async fn a_wait_that_outlasts_the_invocation_continues_in_a_new_one_without_answ
         None,
     );
 
+    let started = std::time::Instant::now();
     let result = invoke(
         &request,
         clients(&request, &[&describe, &create, &listed], &[&reinvoke]),
@@ -441,8 +442,129 @@ async fn a_wait_that_outlasts_the_invocation_continues_in_a_new_one_without_answ
         "1800"
     );
     assert_eq!(continuation["continuations"], 1);
+    assert_eq!(
+        continuation["made"], SERVICE_ARN,
+        "what this request made travels with it"
+    );
     let first_received = continuation["firstReceivedAt"].as_u64().unwrap();
     assert!(first_received <= ecs_private_auth::protocol::request::now_epoch_secs());
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "it waited at least one poll interval before handing over"
+    );
+}
+
+#[tokio::test]
+async fn an_invocation_too_short_to_wait_one_poll_interval_says_so_instead_of_handing_over() {
+    let receiver = Receiver::start().await;
+    let describe = mock!(Ecs::describe_services)
+        .sequence()
+        .output(no_service)
+        .output(|| {
+            DescribeServicesOutput::builder()
+                .services(service_with(
+                    DeploymentRolloutState::InProgress,
+                    "in progress",
+                ))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let create = mock!(Ecs::create_service).then_output(created);
+    let listed = mock!(Ecs::list_tasks).then_output(|| ListTasksOutput::builder().build());
+    let reinvoke =
+        mock!(Lambda::invoke).then_output(|| InvokeOutput::builder().status_code(202).build());
+    let (scale, delete) = undo_rules();
+    let request = request(
+        &receiver,
+        "Create",
+        "Custom::FargateService",
+        "Service",
+        service_props(),
+        None,
+    );
+
+    invoke(
+        &request,
+        clients(
+            &request,
+            &[&describe, &create, &listed, &scale, &delete],
+            &[&reinvoke],
+        ),
+        settings(&receiver),
+        Duration::from_secs(6),
+    )
+    .await;
+
+    assert_eq!(
+        reinvoke.num_calls(),
+        0,
+        "no hand-over after a moment's wait"
+    );
+    let answer = answers_at(&receiver, receiver.url("Service").as_str())[0].json();
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(
+        answer["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("less than one poll interval (5s); raise the function's Timeout"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_continued_create_whose_rollout_fails_undoes_the_service_it_made() {
+    let receiver = Receiver::start().await;
+    let describe = mock!(Ecs::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(service_with(
+                DeploymentRolloutState::Failed,
+                "ECS deployment circuit breaker: tasks failed to start.",
+            ))
+            .build()
+    });
+    let (listed, described) = stopped_task(UNAUTHORIZED);
+    let (scale, delete) = undo_rules();
+    let request = request(
+        &receiver,
+        "Create",
+        "Custom::FargateService",
+        "Service",
+        service_props(),
+        None,
+    );
+    // An earlier invocation made the service, then handed the wait over.
+    let continuation = json!({CONTINUATION_KEY: {
+        "request": request, "firstReceivedAt": ecs_private_auth::protocol::request::now_epoch_secs(),
+        "continuations": 1, "made": SERVICE_ARN}});
+
+    support::lab::invoke_function(
+        ecs_private_auth::provider::FunctionRole::OnCreate,
+        &continuation,
+        clients(
+            &request,
+            &[&describe, &listed, &described, &scale, &delete],
+            &[],
+        ),
+        settings(&receiver),
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let answer = answers_at(&receiver, receiver.url("Service").as_str())[0].json();
+    assert_eq!(answer["Status"], "FAILED");
+    assert_eq!(
+        delete.num_calls(),
+        1,
+        "the service it made is removed again"
+    );
+    assert!(
+        answer["PhysicalResourceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ecs-private-auth:failed-create:"),
+        "undone, so the marker: {answer}"
+    );
 }
 
 #[tokio::test]

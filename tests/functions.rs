@@ -453,7 +453,7 @@ async fn neither_the_password_nor_the_signature_is_ever_logged_or_answered() {
 
 #[tokio::test]
 async fn logs_are_json_lines_carrying_the_request_identity() {
-    let harness = Harness::start("on-create", &[]).await;
+    let harness = Harness::start("on-create", &[("AWS_LAMBDA_LOG_LEVEL", "INFO")]).await;
     let request = cfn_request(
         "Create",
         "Custom::Nope",
@@ -475,4 +475,50 @@ async fn logs_are_json_lines_carrying_the_request_identity() {
     assert_eq!(span["LogicalResourceId"], "Thing");
     assert_eq!(span["RequestId"], "thing-create");
     assert_eq!(answered["status"], "FAILED");
+    // Lambda's own ids too, on every line, so it joins Lambda's REPORT and timeout lines.
+    assert!(
+        span["requestId"]
+            .as_str()
+            .unwrap()
+            .starts_with("invocation-")
+    );
+    assert_eq!(
+        span["xrayTraceId"],
+        "Root=1-00000000-000000000000000000000000;Sampled=0"
+    );
+    for line in &lines {
+        assert!(
+            line["span"]["requestId"].is_string(),
+            "a line without Lambda's request id: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn on_failure_answers_a_crashed_continuation_with_what_it_made() {
+    let harness = Harness::start("on-failure", &[]).await;
+    let create = cfn_request(
+        "Create",
+        "Custom::FargateService",
+        "Service",
+        json!({}),
+        &harness.receiver.url("Service"),
+    );
+    let made = "arn:aws:ecs:us-east-1:123456789012:service/lab/lab-Service-abc";
+    let record = json!({
+        "requestContext": {"functionArn": function_arn("on-create"), "condition": "RetriesExhausted",
+                           "approximateInvokeCount": 2},
+        "requestPayload": {"ecsPrivateAuthContinuation": {
+            "request": create, "firstReceivedAt": 1_795_680_000u64, "continuations": 3, "made": made}},
+        "responsePayload": {"errorType": "Runtime.ExitError"}
+    });
+
+    harness.invoke(record).await;
+
+    let body = harness.receiver.accepted_for("Service")[0].json();
+    assert_eq!(body["Status"], "FAILED");
+    assert_eq!(
+        body["PhysicalResourceId"], made,
+        "the Delete that follows removes the service it made"
+    );
 }

@@ -387,3 +387,37 @@ async fn credentials_are_checked_against_the_registry_before_anything_is_stored(
         );
     }
 }
+
+#[tokio::test]
+async fn a_rollback_restores_the_earlier_credentials_without_judging_them_again() {
+    let lab = Lab::start().await;
+    let mut registry = Registry::start().await;
+    let old = json!({"Username": USERNAME, "Password": PASSWORD, "RegistryUrl": registry.url});
+    let new = json!({"Username": USERNAME, "Password": "rotated-Registry-pw", "RegistryUrl": registry.url});
+    let created = lab.create(TYPE, "Credentials", old.clone()).await;
+    created.assert_success();
+    registry.change_password("rotated-Registry-pw").await;
+    lab.update(
+        TYPE,
+        "Credentials",
+        &created.physical_id(),
+        new.clone(),
+        old.clone(),
+    )
+    .await
+    .assert_success();
+
+    // Another resource of the stack failed: CloudFormation rolls the update back and asks for
+    // the old password again, which the registry no longer takes.
+    lab.cloudformation
+        .set_stack_status(support::STACK_ID, "UPDATE_ROLLBACK_IN_PROGRESS");
+    let rolled_back = lab
+        .update(TYPE, "Credentials", &created.physical_id(), old, new)
+        .await;
+
+    rolled_back.assert_success();
+    assert_eq!(
+        secret_value(&lab, &created.physical_id()).await["password"],
+        PASSWORD
+    );
+}

@@ -447,6 +447,18 @@ impl Cleaner {
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
+        use tracing::Instrument;
+        let span = crate::telemetry::InvocationIds::of(&event.context).span();
+        // Boxed: the run's future is deep enough to strain the compiler's layout of the binary.
+        Box::pin(self.handle_invocation(event))
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_invocation(
+        &self,
+        event: lambda_runtime::LambdaEvent<Value>,
+    ) -> Result<Value, lambda_runtime::Error> {
         let identity = crate::protocol::FunctionIdentity::from_function_arn(
             &event.context.invoked_function_arn,
         )

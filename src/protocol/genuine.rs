@@ -158,6 +158,15 @@ pub async fn confirm(
     }
 }
 
+/// Whether the request's stack is rolling an update back: the Update then asks to restore what
+/// was, not to judge it anew. A status that cannot be read counts as no rollback.
+pub async fn is_update_rollback(cloudformation: &Client, request: &Request) -> bool {
+    request.request_type == RequestType::Update
+        && stack_status(cloudformation, request)
+            .await
+            .is_ok_and(|status| status.starts_with("UPDATE_ROLLBACK"))
+}
+
 async fn read_with_retries<T, E, F, Fut>(give_up_at: Instant, read: F) -> Result<T, SdkError<E>>
 where
     E: ProvideErrorMetadata,

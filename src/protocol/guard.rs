@@ -60,28 +60,73 @@ impl Deadline {
     }
 }
 
-/// What the work has made so far. A Create cut short (by an error whose undo failed, a panic or
-/// the deadline) answers with this id instead of the marker, so the Delete that follows cleans
-/// up (docs/design.md#failed-create).
+/// What the work has made or taken up so far. A Create cut short (by an error whose undo failed,
+/// a panic or the deadline) answers with this id instead of the marker, so the Delete that
+/// follows cleans up (docs/design.md#failed-create).
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<Mutex<Option<String>>>);
+pub struct Progress(Arc<Mutex<Option<Held>>>);
+
+#[derive(Debug, Clone)]
+struct Held {
+    physical_id: String,
+    /// Made by this request (not an existing resource it adopted): its failure undoes it.
+    made: bool,
+}
 
 impl Progress {
-    /// Records that the resource with this id now exists.
+    /// Progress that starts from what an earlier invocation of the request made.
+    pub fn resuming(made: Option<String>) -> Self {
+        Progress(Arc::new(Mutex::new(made.map(|physical_id| Held {
+            physical_id,
+            made: true,
+        }))))
+    }
+
+    fn set(&self, held: Option<Held>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = held;
+    }
+
+    /// Records that this request made the resource with this id.
     pub fn made(&self, physical_id: impl Into<String>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(physical_id.into());
+        self.set(Some(Held {
+            physical_id: physical_id.into(),
+            made: true,
+        }));
+    }
+
+    /// Records that this request took up an existing resource of its own (a redelivery).
+    pub fn adopted(&self, physical_id: impl Into<String>) {
+        let physical_id = physical_id.into();
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Adopting what this request itself made earlier keeps it made.
+        let made = held
+            .as_ref()
+            .is_some_and(|held| held.made && held.physical_id == physical_id);
+        *held = Some(Held { physical_id, made });
     }
 
     /// Records that what was made has been removed again.
     pub fn undone(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.set(None);
     }
 
+    /// The id a cut-short Create answers with: what it made or adopted.
     pub fn current(&self) -> Option<String> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map(|held| held.physical_id.clone())
+    }
+
+    /// What this request itself made (carried into a continuation).
+    pub fn made_by_this_request(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|held| held.made)
+            .map(|held| held.physical_id.clone())
     }
 }
 
@@ -108,7 +153,11 @@ where
     W: Future<Output = Result<Outcome, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let task = tokio::spawn(work);
+    // The task carries the request's span, so that every line the work logs names the request.
+    let task = tokio::spawn(tracing::Instrument::instrument(
+        work,
+        tracing::Span::current(),
+    ));
     let abort = task.abort_handle();
     let joined = tokio::select! {
         joined = task => joined,

@@ -111,27 +111,38 @@ pub const CONTINUATION_KEY: &str = "ecsPrivateAuthContinuation";
 #[serde(rename_all = "camelCase")]
 pub struct Incoming {
     pub request: Request,
-    /// When the request was first received, in seconds since the Unix epoch: a wait is bounded
-    /// by the resource's ServiceTimeout counted from then.
+    /// When the request is first known to exist (SNS's publishing time, else its first
+    /// receipt), in seconds since the Unix epoch: a wait is bounded by the resource's
+    /// ServiceTimeout counted from then.
     pub first_received_at: u64,
     /// How many invocations have continued it so far.
     pub continuations: u32,
+    /// What an earlier invocation of this request made (its physical id), so that a failure
+    /// after the hand-over still undoes it, and on-failure answers with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<String>,
 }
 
 impl Incoming {
-    pub fn fresh(request: Request) -> Self {
+    /// A request as it arrives; `sent_at` is when SNS says it was published, if it came that
+    /// way (CloudFormation's clock has run since then).
+    pub fn fresh(request: Request, sent_at: Option<u64>) -> Self {
+        let now = now_epoch_secs();
         Incoming {
             request,
-            first_received_at: now_epoch_secs(),
+            first_received_at: sent_at.map_or(now, |sent| sent.min(now)),
             continuations: 0,
+            made: None,
         }
     }
 
     /// The payload that continues this request in a new invocation, without any secret
-    /// property (the continuation travels through Lambda's event queue).
-    pub fn continuation_payload(&self) -> Value {
+    /// property (the continuation travels through Lambda's event queue), carrying what this
+    /// request has made so far.
+    pub fn continuation_payload(&self, made: Option<String>) -> Value {
         let mut next = self.clone();
         next.continuations += 1;
+        next.made = made.or(next.made);
         super::redact::strip_secret_properties(&mut next.request.resource_properties);
         if let Some(old) = next.request.old_resource_properties.as_mut() {
             super::redact::strip_secret_properties(old);
@@ -174,11 +185,14 @@ pub fn parse_invocation(payload: &Value) -> Result<Vec<Result<Incoming, Malforme
     }
     Ok(parse_requests(payload)?
         .into_iter()
-        .map(|request| request.map(Incoming::fresh))
+        .map(|request| request.map(|(request, sent_at)| Incoming::fresh(request, sent_at)))
         .collect())
 }
 
-fn parse_requests(payload: &Value) -> Result<Vec<Result<Request, Malformed>>, Malformed> {
+/// Each request, with when SNS says it was published (None for a bare request).
+type Parsed = Result<(Request, Option<u64>), Malformed>;
+
+fn parse_requests(payload: &Value) -> Result<Vec<Parsed>, Malformed> {
     if let Some(records) = payload.get("Records") {
         let records = records
             .as_array()
@@ -189,22 +203,29 @@ fn parse_requests(payload: &Value) -> Result<Vec<Result<Request, Malformed>>, Ma
         return Ok(records.iter().map(parse_sns_record).collect());
     }
     if payload.get("RequestType").is_some() {
-        return Ok(vec![parse_request(payload)]);
+        return Ok(vec![parse_request(payload).map(|request| (request, None))]);
     }
     Err(Malformed(
         "neither a CloudFormation request nor an SNS event".into(),
     ))
 }
 
-fn parse_sns_record(record: &Value) -> Result<Request, Malformed> {
-    let message = record
-        .get("Sns")
+fn parse_sns_record(record: &Value) -> Parsed {
+    let sns = record.get("Sns");
+    let message = sns
         .and_then(|sns| sns.get("Message"))
         .and_then(Value::as_str)
         .ok_or_else(|| Malformed("an SNS record without Sns.Message".into()))?;
     let request: Value = serde_json::from_str(message)
         .map_err(|err| Malformed(format!("the SNS message is not JSON ({})", describe(&err))))?;
-    parse_request(&request)
+    let sent_at = sns
+        .and_then(|sns| sns.get("Timestamp"))
+        .and_then(Value::as_str)
+        .and_then(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .and_then(|at| u64::try_from(at.unix_timestamp()).ok());
+    Ok((parse_request(&request)?, sent_at))
 }
 
 /// Reads one request with aws_lambda_events' CloudFormation types.
@@ -405,14 +426,16 @@ pub(crate) mod tests {
             request,
             first_received_at: 1_700_000_000,
             continuations: 2,
+            made: None,
         };
-        let payload = incoming.continuation_payload();
+        let payload = incoming.continuation_payload(Some("arn:made".into()));
         assert!(
             !payload.to_string().contains("hunter2") && !payload.to_string().contains("typo-pw")
         );
         let parsed = parse_invocation(&payload).unwrap().remove(0).unwrap();
         assert_eq!(parsed.first_received_at, 1_700_000_000);
         assert_eq!(parsed.continuations, 3);
+        assert_eq!(parsed.made.as_deref(), Some("arn:made"));
         assert_eq!(
             parsed.request.resource_properties,
             json!({"Cluster": "lab"})
@@ -427,6 +450,7 @@ pub(crate) mod tests {
             request,
             first_received_at: 1_000,
             continuations: 0,
+            made: None,
         };
         let deadline = incoming
             .wait_deadline()
@@ -434,6 +458,20 @@ pub(crate) mod tests {
             .unwrap()
             .as_secs();
         assert_eq!(deadline, 1_000 + 1800 - 60);
+    }
+
+    #[test]
+    fn the_wait_counts_from_when_sns_says_the_request_was_sent() {
+        let event = json!({"Records": [{"Sns": {
+            "Message": sample_json(RequestType::Create).to_string(),
+            "Timestamp": "2026-11-26T08:00:00.000Z"}}]});
+        let incoming = parse_invocation(&event).unwrap().remove(0).unwrap();
+        assert_eq!(incoming.first_received_at, 1_795_680_000);
+        let bare = parse_invocation(&sample_json(RequestType::Create))
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        assert!(bare.first_received_at >= now_epoch_secs() - 5);
     }
 
     #[test]

@@ -43,7 +43,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     }
     let password = resolve_password(context, &props.password).await?;
     context.register_secret(props.username.expose());
-    verify_with_registry(context, &props, &password).await?;
+    verify_with_registry(request, context, &props, &password).await?;
     let name = secret_name(request, &props);
     let value = secret_value(&props.username, &password);
     let (arn, name) = match find_secret(&context.clients.secrets, &name).await? {
@@ -151,6 +151,7 @@ async fn resolve_password(
 }
 
 async fn verify_with_registry(
+    request: &Request,
     context: &SliceContext,
     props: &RegistryCredentialsProperties,
     password: &SecretString,
@@ -162,6 +163,13 @@ async fn verify_with_registry(
         tracing::info!(
             "VerifyCredentials is false: the credentials are not checked against the registry"
         );
+        return Ok(());
+    }
+    // A rollback restores the credentials that were; judging them anew (a token since revoked,
+    // a registry down) would leave the stack in UPDATE_ROLLBACK_FAILED.
+    if crate::protocol::genuine::is_update_rollback(&context.clients.cloudformation, request).await
+    {
+        tracing::info!("an update rollback: the earlier credentials are restored unchecked");
         return Ok(());
     }
     let client = crate::registry::client();

@@ -37,8 +37,8 @@ pub struct SliceContext {
 }
 
 /// Time kept back, before the invocation's time for work ends, to hand a wait over to a new
-/// invocation.
-const HANDOVER_MARGIN: Duration = Duration::from_secs(5);
+/// invocation (one asynchronous Invoke).
+const HANDOVER_MARGIN: Duration = Duration::from_secs(2);
 
 /// How a wait ended without failing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,9 @@ impl SliceContext {
     /// Polls `check` with backoff (from `first_pause` up to `max_pause`) until it is ready or
     /// fails. The whole wait, across invocations, is bounded by the resource's ServiceTimeout
     /// from the request's first receipt; when this invocation's time runs out first, the
-    /// request is handed to a new invocation of this function.
+    /// request is handed to a new invocation of this function — but only after this one has
+    /// waited at least `first_pause`, so invocations never follow each other faster than one
+    /// poll interval, whatever the function's timeout (docs/design.md#long-waits).
     pub async fn wait_for<T, F, Fut>(
         &self,
         what: &str,
@@ -89,7 +91,14 @@ impl SliceContext {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Poll<T>, Error>>,
     {
+        let started = Instant::now();
+        let hand_over_at = self
+            .deadline
+            .answer_by()
+            .checked_sub(HANDOVER_MARGIN)
+            .unwrap_or(started);
         let mut pause = first_pause;
+        let mut last_look = false;
         loop {
             if let Poll::Ready(value) = check().await? {
                 return Ok(Waited::Ready(value));
@@ -102,12 +111,25 @@ impl SliceContext {
                     seconds: waited,
                 });
             }
-            if Instant::now() + pause + HANDOVER_MARGIN >= self.deadline.answer_by() {
+            if last_look {
                 self.continue_in_new_invocation(what).await?;
                 return Ok(Waited::Continued);
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(max_pause);
+            if Instant::now() + pause < hand_over_at {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(max_pause);
+                continue;
+            }
+            // No whole pause is left: wait out what is, then look once more and hand over.
+            if hand_over_at < started + first_pause {
+                return Err(Error::Internal(format!(
+                    "the function's timeout leaves {}s to wait {what} in, less than one poll interval ({}s); raise the function's Timeout",
+                    hand_over_at.saturating_duration_since(started).as_secs(),
+                    first_pause.as_secs()
+                )));
+            }
+            tokio::time::sleep_until(hand_over_at).await;
+            last_look = true;
         }
     }
 
@@ -119,7 +141,10 @@ impl SliceContext {
                 "cannot go on {what} in a new invocation: AWS_LAMBDA_FUNCTION_NAME is not set"
             ))
         })?;
-        let payload = self.incoming.continuation_payload().to_string();
+        let payload = self
+            .incoming
+            .continuation_payload(self.progress.made_by_this_request())
+            .to_string();
         self.clients
             .lambda
             .invoke()

@@ -65,11 +65,12 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
             }
             Some(existing) => {
                 tracing::info!(service = %name, "service exists and is ours: adopting it");
-                context
-                    .progress
-                    .made(existing.service_arn().unwrap_or_default());
+                let arn = existing.service_arn().unwrap_or_default();
+                context.progress.adopted(arn);
+                // Made by this very request, before a wait handed it to this invocation.
+                let made_here = context.progress.made_by_this_request().as_deref() == Some(arn);
                 reconcile(context, &existing, &props).await?;
-                (existing, false)
+                (existing, made_here)
             }
         };
     let arn = service.service_arn().unwrap_or_default().to_owned();
@@ -229,12 +230,7 @@ async fn create_service(
     let network = network_configuration(props)?;
     let strategy = capacity_provider_strategy(props)?;
     let deployment = deployment_configuration(props);
-    let token = idempotency_token(&[
-        &request.stack_id,
-        &request.logical_resource_id,
-        &props.cluster,
-        name,
-    ]);
+    let token = create_token(request, name, props);
     let iam_window_ends = iam_window_end(context);
     let created = retry_until(
         iam_window_ends.min(context.deadline.answer_by()),
@@ -283,6 +279,45 @@ async fn create_service(
     Ok(service)
 }
 
+/// CreateService's `clientToken`: from everything the call sends (but the creation time), so that a
+/// redelivery is recognised and a different ask — after an undo, or a move X → Y → X — is not
+/// mistaken for it.
+pub fn create_token(request: &Request, name: &str, props: &FargateServiceProperties) -> String {
+    let strategy: Vec<String> = props
+        .capacity_provider_strategy
+        .iter()
+        .map(|item| {
+            format!(
+                "{}/{}/{}",
+                item.capacity_provider.as_str(),
+                item.weight,
+                item.base
+            )
+        })
+        .collect();
+    let tags: Vec<String> = props
+        .tags
+        .iter()
+        .map(|tag| format!("{}={}", tag.key, tag.value))
+        .collect();
+    idempotency_token(&[
+        &request.stack_id,
+        &request.logical_resource_id,
+        &props.cluster,
+        name,
+        &props.task_definition,
+        &props.desired_count.to_string(),
+        &props.platform_version,
+        &props.subnets.join(","),
+        &props.security_groups.join(","),
+        props.assign_public_ip.as_str(),
+        &strategy.join(","),
+        &props.circuit_breaker.to_string(),
+        &props.enable_execute_command.to_string(),
+        &tags.join(","),
+    ])
+}
+
 /// Task definition, count, network, platform, strategy, circuit breaker and ECS Exec brought in
 /// line with one UpdateService when any differs; then user tags.
 async fn reconcile(
@@ -294,6 +329,11 @@ async fn reconcile(
     let ecs = &context.clients.ecs;
     if needs_update(service, props) {
         let strategy = capacity_provider_strategy(props)?;
+        if strategy.is_empty() && !service.capacity_provider_strategy().is_empty() {
+            return Err(Error::Rejected(format!(
+                "service {name} runs on a CapacityProviderStrategy, and ECS cannot move a service back to the FARGATE launch type; give a CapacityProviderStrategy with FARGATE, or change ServiceName to replace the service"
+            )));
+        }
         let switching_to_strategy = !strategy.is_empty() && service.launch_type().is_some();
         ecs.update_service()
             .cluster(&props.cluster)
@@ -339,6 +379,30 @@ fn needs_update(service: &Service, props: &FargateServiceProperties) -> bool {
         .and_then(|config| config.deployment_circuit_breaker());
     let breaker_same =
         breaker.map(|b| b.enable() && b.rollback()).unwrap_or(false) == props.circuit_breaker;
+    let mut current_strategy: Vec<(String, i32, i32)> = service
+        .capacity_provider_strategy()
+        .iter()
+        .map(|item| {
+            (
+                item.capacity_provider().to_owned(),
+                item.weight(),
+                item.base(),
+            )
+        })
+        .collect();
+    current_strategy.sort();
+    let mut wanted_strategy: Vec<(String, i32, i32)> = props
+        .capacity_provider_strategy
+        .iter()
+        .map(|item| {
+            (
+                item.capacity_provider.as_str().to_owned(),
+                item.weight as i32,
+                item.base as i32,
+            )
+        })
+        .collect();
+    wanted_strategy.sort();
     !(same_task_definition(
         &props.task_definition,
         service.task_definition().unwrap_or_default(),
@@ -346,6 +410,7 @@ fn needs_update(service: &Service, props: &FargateServiceProperties) -> bool {
         && network_same
         && service.platform_version().unwrap_or("LATEST") == props.platform_version
         && breaker_same
+        && current_strategy == wanted_strategy
         && service.enable_execute_command() == props.enable_execute_command)
 }
 
@@ -511,31 +576,36 @@ async fn stopped_task_reason(
         }))
 }
 
-/// A task stop that no retry fixes: the registry refused the credentials, or the image is not
-/// there. Access to the secret denied counts only once IAM has had time to propagate.
+/// What a registry (and containerd, which ECS quotes) says when it refuses the credentials.
+const REGISTRY_REFUSALS: &[&str] = &[
+    "401 unauthorized",
+    "403 forbidden",
+    "unauthorized:",
+    "unauthorized to access repository",
+    "authentication required",
+    "no basic auth credentials",
+    "pull access denied",
+    "denied: requested access",
+    "insufficient_scope",
+];
+/// What it says when the image is not there.
+const REGISTRY_MISSING: &[&str] = &[
+    "manifest unknown",
+    "name unknown",
+    "404 not found",
+    "not found: manifest",
+    "repository does not exist",
+];
+
+/// A task stop that no retry fixes: ECS's CannotPullContainerError quoting the registry's
+/// refusal of the credentials or its "no such image" — matched as whole phrases, so that a digest
+/// or an address that happens to contain "401" or "404" is no refusal. Access to the secret
+/// denied counts only once IAM has had time to propagate.
 pub fn is_unfixable(reason: &str, past_iam_window: bool) -> bool {
     let lowered = reason.to_ascii_lowercase();
     let pull_error = lowered.contains("cannotpullcontainererror");
-    let refused = [
-        "unauthorized",
-        "authentication required",
-        "no basic auth credentials",
-        "access denied",
-        "denied:",
-        "401",
-        "403",
-    ]
-    .iter()
-    .any(|hint| lowered.contains(hint));
-    let missing = [
-        "manifest unknown",
-        "not found",
-        "404",
-        "does not exist",
-        "repository does not exist",
-    ]
-    .iter()
-    .any(|hint| lowered.contains(hint));
+    let refused = REGISTRY_REFUSALS.iter().any(|hint| lowered.contains(hint));
+    let missing = REGISTRY_MISSING.iter().any(|hint| lowered.contains(hint));
     let secret_denied =
         lowered.contains("resourceinitializationerror") && lowered.contains("accessdenied");
     (pull_error && (refused || missing)) || (secret_denied && past_iam_window)
@@ -741,6 +811,102 @@ mod tests {
             true
         ));
         assert!(!is_unfixable("Essential container in task exited", true));
+        assert!(is_unfixable(
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref docker.io/acme/app:1: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+            false
+        ));
+    }
+
+    #[test]
+    fn numbers_inside_digests_and_addresses_are_no_refusal() {
+        for transient in [
+            "CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/4041-401e/sha256:4014040f\": dial tcp 52.216.40.4:443: i/o timeout",
+            "CannotPullContainerError: ref 127.0.0.1:5000/lab/hello@sha256:40340140440440140340340340340340340340340340340340340340340340a3: context deadline exceeded",
+            "CannotPullContainerError: registry.example.com:4040 is not found in DNS right now, try again",
+        ] {
+            assert!(!is_unfixable(transient, true), "{transient}");
+        }
+    }
+
+    fn props(extra: serde_json::Value) -> FargateServiceProperties {
+        let mut value = serde_json::json!({"Cluster": "lab", "TaskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+            "Subnets": ["subnet-1"], "SecurityGroups": ["sg-1"]});
+        for (key, item) in extra.as_object().unwrap() {
+            value[key] = item.clone();
+        }
+        FargateServiceProperties::parse(&value).unwrap()
+    }
+
+    fn running(launch_type: Option<LaunchType>, strategy: &[(&str, i32)]) -> Service {
+        let awsvpc = AwsVpcConfiguration::builder()
+            .subnets("subnet-1")
+            .security_groups("sg-1")
+            .assign_public_ip(EcsAssignPublicIp::Disabled)
+            .build()
+            .unwrap();
+        Service::builder()
+            .task_definition("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3")
+            .desired_count(1)
+            .platform_version("LATEST")
+            .set_launch_type(launch_type)
+            .set_capacity_provider_strategy(Some(
+                strategy
+                    .iter()
+                    .map(|(provider, weight)| {
+                        CapacityProviderStrategyItem::builder()
+                            .capacity_provider(*provider)
+                            .weight(*weight)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect(),
+            ))
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(awsvpc)
+                    .build(),
+            )
+            .deployment_configuration(deployment_configuration(&props(serde_json::json!({}))))
+            .build()
+    }
+
+    #[test]
+    fn a_capacity_provider_strategy_change_alone_is_an_update() {
+        let on_fargate = running(Some(LaunchType::Fargate), &[]);
+        assert!(!needs_update(&on_fargate, &props(serde_json::json!({}))));
+        let spot = props(
+            serde_json::json!({"CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": "1"}]}),
+        );
+        assert!(needs_update(&on_fargate, &spot));
+        let on_spot = running(None, &[("FARGATE_SPOT", 1)]);
+        assert!(!needs_update(&on_spot, &spot));
+        let mixed = props(
+            serde_json::json!({"CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": "3"}, {"CapacityProvider": "FARGATE", "Weight": "1"}]}),
+        );
+        assert!(needs_update(&on_spot, &mixed));
+    }
+
+    #[test]
+    fn the_client_token_changes_with_anything_the_create_sends() {
+        let request = crate::protocol::request::tests::sample_request(RequestType::Create);
+        let base = create_token(&request, "web", &props(serde_json::json!({})));
+        assert_eq!(
+            base,
+            create_token(&request, "web", &props(serde_json::json!({})))
+        );
+        for changed in [
+            serde_json::json!({"TaskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:4"}),
+            serde_json::json!({"DesiredCount": "2"}),
+            serde_json::json!({"Subnets": ["subnet-2"]}),
+            serde_json::json!({"CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT"}]}),
+            serde_json::json!({"Tags": [{"Key": "team", "Value": "a"}]}),
+        ] {
+            assert_ne!(
+                base,
+                create_token(&request, "web", &props(changed.clone())),
+                "{changed}"
+            );
+        }
     }
 
     #[test]

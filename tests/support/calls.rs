@@ -243,11 +243,17 @@ impl<'ast> Visit<'ast> for BodyVisitor<'_> {
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         let method = call.method.to_string();
+        let on_self =
+            matches!(&*call.receiver, syn::Expr::Path(path) if path.path.is_ident("self"));
         match client_of(&call.receiver) {
             Some(service) if !NOT_OPERATIONS.contains(&method.as_str()) => {
                 self.0
                     .aws
                     .insert(format!("{service}:{}", action_name(&method)));
+            }
+            // `self.name()` is the impl's own method, not every method of that name.
+            _ if on_self && self.0.self_type.is_some() => {
+                self.0.paths.push(vec!["Self".to_owned(), method]);
             }
             _ => {
                 self.0.methods.insert(method);
