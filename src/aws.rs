@@ -30,10 +30,11 @@ pub async fn load_config() -> SdkConfig {
         .await
 }
 
-/// Every client the slices use.
+/// Every client the functions use, made once per process from one configuration.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub cloudformation: aws_sdk_cloudformation::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
@@ -45,12 +46,27 @@ impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
         Clients {
             cloudformation: aws_sdk_cloudformation::Client::new(config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
         }
+    }
+
+    /// The CloudFormation client for the region a stack id names (same endpoint and
+    /// credentials): the cleanup reads each stack where it lives.
+    pub fn cloudformation_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        let config = self.cloudformation.config();
+        if region.is_empty() || config.region().map(|r| r.as_ref()) == Some(region) {
+            return self.cloudformation.clone();
+        }
+        let config = config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_owned()))
+            .build();
+        aws_sdk_cloudformation::Client::from_conf(config)
     }
 }
 
@@ -63,9 +79,7 @@ where
 {
     match err.as_service_error() {
         Some(service) => match (service.code(), service.message()) {
-            (Some(code), Some(message)) => {
-                crate::protocol::redact::redact(&format!("{code}: {message}"))
-            }
+            (Some(code), Some(message)) => format!("{code}: {message}"),
             _ => describe_error(err),
         },
         None => describe_error(err),
@@ -89,5 +103,6 @@ pub fn describe_error(err: &(dyn std::error::Error + '_)) -> String {
         }
         source = cause.source();
     }
-    crate::protocol::redact::redact(&text)
+    // Errors reach users only through Reasons and logs, which are both masked on the way out.
+    text
 }

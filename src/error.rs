@@ -1,7 +1,8 @@
 //! The library's errors. Each one's text is the `Reason` CloudFormation shows a user, so it says
 //! what was wrong and what to do, and never carries a secret value.
 
-use crate::properties::{PropertyError, ResourceKind};
+use crate::properties::PropertyError;
+use crate::resource_type::ResourceType;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -12,7 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Unconfirmed(#[from] crate::protocol::genuine::Unconfirmed),
 
-    #[error("ResourceType {0} is not supported; this provider supports {list}", list = ResourceKind::supported_list())]
+    #[error("ResourceType {0} is not supported; this provider supports {list}", list = ResourceType::supported_list())]
     UnsupportedResourceType(String),
 
     /// An AWS call failed: "creating ECS cluster (lab): AccessDeniedException: …".
@@ -69,9 +70,13 @@ pub enum Error {
     #[error("verifying registry credentials: {0}")]
     Registry(#[from] crate::registry::RegistryError),
 
-    /// A bounded wait ran out.
-    #[error("timed out after {seconds}s {waiting_for}")]
-    WaitTimedOut { waiting_for: String, seconds: u64 },
+    /// A bounded wait ran out, or had no time to begin.
+    #[error(transparent)]
+    Wait(#[from] crate::wait::WaitError),
+
+    /// Going on in a new invocation failed.
+    #[error(transparent)]
+    HandOver(#[from] crate::protocol::continuation::HandOverFailed),
 }
 
 impl Error {

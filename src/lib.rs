@@ -23,9 +23,12 @@ pub mod protocol;
 pub mod provider;
 pub mod reach;
 pub mod registry;
+pub mod resource_type;
+pub mod resources;
 pub mod settings;
-pub mod slices;
+pub mod tags;
 pub mod telemetry;
+pub mod text;
 pub mod wait;
 
 pub use error::Error;

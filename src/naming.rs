@@ -1,25 +1,12 @@
-//! Generated names and the tags that mark a resource as ours.
+//! Generated names and idempotency tokens.
 //!
 //! Names and adoption keys derive from the StackId, the LogicalResourceId and the properties that
 //! force replacement — never from the RequestId — so that a redelivered request, or a rollback
 //! asking again for the same thing, finds the same resource.
 
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::properties::Tag;
 use crate::protocol::Request;
-
-pub const TAG_PREFIX: &str = "ecs-private-auth:";
-pub const TAG_STACK_ID: &str = "ecs-private-auth:stack-id";
-pub const TAG_LOGICAL_ID: &str = "ecs-private-auth:logical-id";
-pub const TAG_CREATED_AT: &str = "ecs-private-auth:created-at";
-/// A resource carrying this tag is never deleted by the nightly cleanup.
-pub const TAG_KEEP: &str = "ecs-private-auth:keep";
-/// Stack tags that opt a stack into time-to-live deletion.
-pub const TAG_EXPIRES_AT: &str = "ecs-private-auth:expires-at";
-pub const TAG_TTL_HOURS: &str = "ecs-private-auth:ttl-hours";
 
 /// Service limits on name length.
 pub mod limits {
@@ -112,32 +99,6 @@ pub fn stack_name(stack_id: &str) -> &str {
         .unwrap_or("stack")
 }
 
-/// The user's tags plus the product's own.
-pub fn managed_tags(request: &Request, user_tags: &[Tag], now: OffsetDateTime) -> Vec<Tag> {
-    let created_at = now
-        .replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&Rfc3339)
-        .unwrap_or_default();
-    let mut tags = user_tags.to_vec();
-    tags.push(Tag::new(TAG_STACK_ID, &request.stack_id));
-    tags.push(Tag::new(TAG_LOGICAL_ID, &request.logical_resource_id));
-    tags.push(Tag::new(TAG_CREATED_AT, created_at));
-    tags
-}
-
-/// Whether tags mark a resource as made by this request's stack resource
-/// (docs/design.md#ownership).
-pub fn is_ours<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, request: &Request) -> bool {
-    let mut stack = false;
-    let mut logical = false;
-    for (key, value) in tags {
-        stack |= key == TAG_STACK_ID && value == request.stack_id;
-        logical |= key == TAG_LOGICAL_ID && value == request.logical_resource_id;
-    }
-    stack && logical
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,27 +144,5 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(a, idempotency_token(&["x", "y"]));
         assert_ne!(a, idempotency_token(&["xy", ""]));
-    }
-
-    #[test]
-    fn managed_tags_mark_the_resource_as_ours() {
-        let request = sample_request(RequestType::Create);
-        let tags = managed_tags(
-            &request,
-            &[Tag::new("team", "a")],
-            OffsetDateTime::UNIX_EPOCH,
-        );
-        assert!(tags.contains(&Tag::new("team", "a")));
-        assert!(tags.contains(&Tag::new(TAG_CREATED_AT, "1970-01-01T00:00:00Z")));
-        assert!(is_ours(
-            tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
-            &request
-        ));
-        let mut other = request.clone();
-        other.logical_resource_id = "Other".into();
-        assert!(!is_ours(
-            tags.iter().map(|t| (t.key.as_str(), t.value.as_str())),
-            &other
-        ));
     }
 }

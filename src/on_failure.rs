@@ -4,17 +4,13 @@
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tracing::Instrument;
 
-use crate::protocol::checks::check_request;
+use crate::properties::is_secret_property;
 use crate::protocol::guard::{Progress, failure_physical_id};
-use crate::protocol::redact::register_request;
-use crate::protocol::{
-    Deadline, FunctionIdentity, Incoming, Malformed, Response, ResponseSender, parse_invocation,
-};
-use crate::provider::{Handled, deliver, dropped_malformed, finish, request_span};
+use crate::protocol::pipeline::{Pipeline, Work};
+use crate::protocol::redact::RequestSecrets;
+use crate::protocol::{Deadline, Incoming, Malformed, Response};
 use crate::settings::Settings;
-use crate::telemetry::InvocationIds;
 
 const FUNCTION: &str = "on-failure";
 
@@ -74,75 +70,56 @@ impl FailedInvocation {
 
 /// Answers FAILED for every request in an on-failure destination record.
 pub struct FailureAnswerer {
-    settings: Settings,
-    sender: ResponseSender,
+    pipeline: Pipeline,
 }
 
 impl FailureAnswerer {
     pub fn new(settings: Settings) -> Self {
         FailureAnswerer {
-            settings,
-            sender: ResponseSender::new(),
+            pipeline: Pipeline::new(
+                FUNCTION,
+                settings.allowed_response_url_prefixes,
+                is_secret_property,
+            ),
         }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-        let ids = InvocationIds::of(&event.context);
-        let span = ids.span();
-        self.handle_invocation(event, &ids).instrument(span).await
+        let work = FailureWork {
+            failed: FailedInvocation::from_record(&event.payload),
+        };
+        self.pipeline
+            .answer(&work, &event.payload, &event.context)
+            .await
+    }
+}
+
+/// The failed invocation's requests, each answered FAILED with why.
+struct FailureWork {
+    failed: FailedInvocation,
+}
+
+impl Work for FailureWork {
+    fn requests<'a>(&self, event: &'a Value) -> Result<&'a Value, Malformed> {
+        event.get("requestPayload").ok_or_else(|| {
+            Malformed("not an on-failure destination record: no requestPayload".into())
+        })
     }
 
-    async fn handle_invocation(
+    async fn respond(
         &self,
-        event: LambdaEvent<Value>,
-        ids: &InvocationIds,
-    ) -> Result<Value, lambda_runtime::Error> {
-        let identity = FunctionIdentity::from_function_arn(&event.context.invoked_function_arn);
-        let deadline = Deadline::from_epoch_millis(event.context.deadline);
-        let failed = FailedInvocation::from_record(&event.payload);
-        let handled = match event.payload.get("requestPayload").map(parse_invocation) {
-            Some(Ok(requests)) => {
-                let work = requests.into_iter().map(|request| {
-                    self.answer_failed(request, &failed, identity.as_ref(), deadline, ids)
-                });
-                futures::future::join_all(work).await
-            }
-            Some(Err(malformed)) => vec![dropped_malformed(&malformed)],
-            None => vec![dropped_malformed(&Malformed(
-                "not an on-failure destination record: no requestPayload".into(),
-            ))],
-        };
-        finish(FUNCTION, handled)
-    }
-
-    async fn answer_failed(
-        &self,
-        incoming: Result<Incoming, Malformed>,
-        failed: &FailedInvocation,
-        identity: Option<&FunctionIdentity>,
-        deadline: Deadline,
-        ids: &InvocationIds,
-    ) -> Handled {
-        let (request, made) = match incoming {
-            Ok(incoming) => (incoming.request, incoming.made),
-            Err(malformed) => return dropped_malformed(&malformed),
-        };
-        let _secrets = register_request(&request);
-        async {
-            if let Err(rejection) = check_request(&request, identity, &self.settings.allowed_response_url_prefixes) {
-                tracing::error!(reason = %rejection, "request dropped unanswered");
-                return Handled::Dropped { reason: rejection.to_string() };
-            }
-            tracing::warn!(function = %failed.function, condition = %failed.condition, "answering FAILED for a failed invocation");
-            // A continued Create that crashed answers with what it made, for the Delete to remove.
-            let response = Response::failed(
-                failure_physical_id(&request, &Progress::resuming(made)),
-                failed.reason(),
-            );
-            deliver(&self.sender, &request, &response, deadline).await
-        }
-        .instrument(request_span(&request, ids))
-        .await
+        incoming: &Incoming,
+        _secrets: &RequestSecrets,
+        _deadline: Deadline,
+    ) -> Option<Response> {
+        let failed = &self.failed;
+        tracing::warn!(function = %failed.function, condition = %failed.condition, "answering FAILED for a failed invocation");
+        // A continued Create that crashed answers with what it made, for the Delete to remove.
+        let made = Progress::resuming(incoming.made.clone());
+        Some(Response::failed(
+            failure_physical_id(&incoming.request, &made),
+            failed.reason(),
+        ))
     }
 }
 

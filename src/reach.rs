@@ -7,11 +7,11 @@
 
 use crate::Error;
 use crate::arn::Arn;
-use crate::naming::TAG_STACK_ID;
 use crate::properties::DEFAULT_ROLE_PATH;
 use crate::protocol::Request;
+use crate::resources::ResourceContext;
 use crate::settings::Settings;
-use crate::slices::SliceContext;
+use crate::tags::TAG_STACK_ID;
 
 fn out_of_reach(property: &str, reason: impl Into<String>) -> Error {
     Error::OutOfReach {
@@ -59,7 +59,7 @@ fn directory(prefix: &str) -> String {
 /// `Custom::RegistryCredentials` made, in the stack's account and region, or matches
 /// `ALLOWED_SECRET_ARNS`.
 pub async fn check_secrets(
-    context: &SliceContext,
+    context: &ResourceContext,
     request: &Request,
     secrets: &[(String, String)],
 ) -> Result<(), Error> {
@@ -70,7 +70,7 @@ pub async fn check_secrets(
 }
 
 async fn check_secret(
-    context: &SliceContext,
+    context: &ResourceContext,
     request: &Request,
     property: &str,
     secret: &str,
@@ -85,9 +85,10 @@ async fn check_secret(
     if matches_any(&context.settings.allowed_secret_arns, secret) {
         return Ok(());
     }
-    let described = crate::slices::credentials::find_secret(&context.clients.secrets, secret)
-        .await?
-        .ok_or_else(|| out_of_reach(property, format!("no secret {secret} exists")))?;
+    let described =
+        crate::resources::registry_credentials::find_secret(&context.clients.secrets, secret)
+            .await?
+            .ok_or_else(|| out_of_reach(property, format!("no secret {secret} exists")))?;
     let arn = described.arn().unwrap_or(secret);
     if matches_any(&context.settings.allowed_secret_arns, arn) {
         return Ok(());
@@ -131,7 +132,7 @@ pub fn check_kms_keys(request: &Request, keys: &[String]) -> Result<(), Error> {
 /// The execution role is one this provider made for the same stack, or matches
 /// `ALLOWED_PASS_ROLE_ARNS`.
 pub async fn check_execution_role(
-    context: &SliceContext,
+    context: &ResourceContext,
     request: &Request,
     role_arn: &str,
 ) -> Result<(), Error> {
@@ -152,7 +153,7 @@ pub async fn check_execution_role(
         return Ok(());
     }
     let name = arn.resource_name();
-    let role = crate::slices::role::find_role(&context.clients.iam, name)
+    let role = crate::resources::task_execution_role::find_role(&context.clients.iam, name)
         .await?
         .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
     let made_by_this_stack = role.arn() == role_arn
@@ -175,7 +176,7 @@ pub async fn check_execution_role(
 /// A task role is never one of the product's roles (they read registry secrets, which a
 /// container must not), and must be one the operator lets the provider pass. The role IAM holds
 /// under that name is what counts, not the path the ARN spells.
-pub async fn check_task_role(context: &SliceContext, role_arn: &str) -> Result<(), Error> {
+pub async fn check_task_role(context: &ResourceContext, role_arn: &str) -> Result<(), Error> {
     const PROPERTY: &str = "TaskRoleArn";
     let arn = Arn::parse(role_arn)
         .map_err(|_| out_of_reach(PROPERTY, format!("{role_arn} is not an IAM role ARN")))?;
@@ -188,9 +189,10 @@ pub async fn check_task_role(context: &SliceContext, role_arn: &str) -> Result<(
             ),
         ));
     }
-    let role = crate::slices::role::find_role(&context.clients.iam, arn.resource_name())
-        .await?
-        .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
+    let role =
+        crate::resources::task_execution_role::find_role(&context.clients.iam, arn.resource_name())
+            .await?
+            .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
     let held = format!("role{}{}", role.path(), role.role_name());
     refuse_product_role(PROPERTY, &held, role_arn)?;
     if role.arn() != role_arn {

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
 use url::Url;
 
-use crate::properties::SecretString;
+use crate::protocol::redact::SecretString;
 
 /// Manifest media types a pull accepts.
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -415,7 +415,7 @@ fn unreachable(registry: &str, err: reqwest::Error) -> RegistryError {
 async fn short_answer(answer: reqwest::Response) -> String {
     let text = answer.text().await.unwrap_or_default();
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::protocol::response::shorten_middle(&text, MAX_QUOTED)
+    crate::text::shorten_middle(&text, MAX_QUOTED)
 }
 
 /// Whether the registry's token realm may receive the credentials: over https (http only between

@@ -27,9 +27,9 @@ use aws_sdk_lambda::Client as Lambda;
 use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ecs_private_auth::aws::Clients;
-use ecs_private_auth::naming::{TAG_LOGICAL_ID, TAG_STACK_ID};
 use ecs_private_auth::protocol::request::CONTINUATION_KEY;
 use ecs_private_auth::settings::Settings;
+use ecs_private_auth::tags::{TAG_LOGICAL_ID, TAG_STACK_ID};
 use serde_json::{Value, json};
 use support::lab::{answers_at, invoke};
 use support::receiver::Receiver;
@@ -53,6 +53,7 @@ fn clients(request: &Value, ecs: &[&Rule], lambda: &[&Rule]) -> Clients {
     let confirming = record_of(request);
     Clients {
         cloudformation: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &[&confirming]),
+        tagging: mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, none),
         ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, ecs, |config| config
             .retry_config(ecs_private_auth::aws::retry_config())
             .retry_partition(aws_sdk_ecs::config::retry::RetryPartition::new(

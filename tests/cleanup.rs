@@ -8,9 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ecs::types::Tag as EcsTag;
 use aws_sdk_secretsmanager::types::Tag as SecretTag;
-use ecs_private_auth::cleanup::{Cleaner, CleanupClients, CleanupSettings};
+use ecs_private_auth::aws::Clients;
+use ecs_private_auth::cleanup::{Cleaner, CleanupSettings};
 use ecs_private_auth::local::cloudformation::{LocalCloudFormation, ResourceRecord, StackRecord};
-use ecs_private_auth::naming::{TAG_CREATED_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID};
+use ecs_private_auth::tags::{TAG_CREATED_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use support::moto::Moto;
@@ -26,7 +27,7 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 struct World {
     _moto: Moto,
     cloudformation: LocalCloudFormation,
-    clients: CleanupClients,
+    clients: Clients,
     deleted_stack: String,
     live_stack: String,
     expired_stack: String,
@@ -99,13 +100,13 @@ async fn world() -> World {
     let moto = Moto::start().await;
     let cloudformation = LocalCloudFormation::start().await.unwrap();
     let config = moto.sdk_config().await;
-    let clients = CleanupClients {
+    let clients = Clients {
         cloudformation: aws_sdk_cloudformation::Client::from_conf(
             aws_sdk_cloudformation::config::Builder::from(&config)
                 .endpoint_url(&cloudformation.endpoint)
                 .build(),
         ),
-        ..CleanupClients::new(&config)
+        ..Clients::new(&config)
     };
     let deleted_stack = stack_id("gone");
     cloudformation.put_stack(played("gone", "DELETE_COMPLETE", GONE_TEMPLATE, &[], &[]));

@@ -26,9 +26,10 @@ use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag};
 use aws_sdk_secretsmanager::operation::delete_secret::{DeleteSecretError, DeleteSecretOutput};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use ecs_private_auth::cleanup::plan::Kind;
-use ecs_private_auth::cleanup::{CleanupClients, CleanupSettings, discover, run};
-use ecs_private_auth::naming::{TAG_CREATED_AT, TAG_LOGICAL_ID, TAG_STACK_ID};
+use ecs_private_auth::aws::Clients;
+use ecs_private_auth::cleanup::{CleanupSettings, discover, run};
+use ecs_private_auth::resource_type::ResourceType;
+use ecs_private_auth::tags::{TAG_CREATED_AT, TAG_LOGICAL_ID, TAG_STACK_ID};
 
 const GONE_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/gone/1";
 
@@ -44,7 +45,7 @@ fn secret(name: &str) -> ResourceTagMapping {
         .build()
 }
 
-fn clients(tagging: &[&Rule], cloudformation: &[&Rule], secrets: &[&Rule]) -> CleanupClients {
+fn clients(tagging: &[&Rule], cloudformation: &[&Rule], secrets: &[&Rule]) -> Clients {
     let no_roles = mock!(aws_sdk_iam::Client::list_roles).then_output(|| {
         ListRolesOutput::builder()
             .set_roles(Some(vec![]))
@@ -60,7 +61,7 @@ fn clients_with(
     ecs: &[&Rule],
     iam: &[&Rule],
     secrets: &[&Rule],
-) -> CleanupClients {
+) -> Clients {
     static PARTITION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = PARTITION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     // Every secret is still there (not scheduled for deletion).
@@ -68,7 +69,7 @@ fn clients_with(
         .then_output(|| DescribeSecretOutput::builder().build());
     let mut secrets: Vec<&Rule> = secrets.to_vec();
     secrets.push(&alive);
-    CleanupClients {
+    Clients {
         tagging: mock_client!(
             aws_sdk_resourcegroupstagging,
             RuleMode::MatchAny,
@@ -94,6 +95,9 @@ fn clients_with(
             RuleMode::MatchAny,
             secrets.iter().copied()
         ),
+        // The cleanup neither invokes functions nor reads parameters.
+        lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[]),
+        ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &[]),
     }
 }
 
@@ -168,7 +172,7 @@ async fn discovery_follows_every_page() {
     assert!(
         found
             .iter()
-            .all(|f| f.kind == Kind::Secret && f.stack_id == GONE_STACK)
+            .all(|f| f.kind == ResourceType::RegistryCredentials && f.stack_id == GONE_STACK)
     );
     assert_eq!(tagging.num_calls(), 3);
 }

@@ -3,18 +3,19 @@
 
 use std::path::Path;
 
-use ecs_private_auth::properties::ResourceKind;
 use ecs_private_auth::protocol::checks::check_request;
 use ecs_private_auth::protocol::{FunctionIdentity, RequestType, parse_invocation};
 use ecs_private_auth::provider::FunctionRole;
+use ecs_private_auth::resource_type::ResourceType;
 use serde_json::Value;
 
-const SLICES: &[(&str, ResourceKind)] = &[
-    ("cluster", ResourceKind::FargateCluster),
-    ("registry-credentials", ResourceKind::RegistryCredentials),
-    ("task-execution-role", ResourceKind::TaskExecutionRole),
-    ("task-definition", ResourceKind::TaskDefinition),
-    ("fargate-service", ResourceKind::FargateService),
+/// Each type's folder of sample events.
+const SAMPLES: &[(&str, ResourceType)] = &[
+    ("fargate-cluster", ResourceType::FargateCluster),
+    ("registry-credentials", ResourceType::RegistryCredentials),
+    ("task-execution-role", ResourceType::TaskExecutionRole),
+    ("task-definition", ResourceType::TaskDefinition),
+    ("fargate-service", ResourceType::FargateService),
 ];
 
 fn read(path: &str) -> Value {
@@ -27,9 +28,9 @@ fn read(path: &str) -> Value {
 }
 
 #[test]
-fn every_slice_has_a_valid_event_for_every_request_type_bare_and_through_sns() {
+fn every_resource_type_has_a_valid_event_for_every_request_type_bare_and_through_sns() {
     let allowed = vec!["http://127.0.0.1:".to_owned()];
-    for (slug, kind) in SLICES {
+    for (folder, kind) in SAMPLES {
         for request_type in [
             RequestType::Create,
             RequestType::Update,
@@ -41,7 +42,7 @@ fn every_slice_has_a_valid_event_for_every_request_type_bare_and_through_sns() {
             ))
             .unwrap();
             for suffix in ["json", "sns.json"] {
-                let name = format!("{slug}/{}.{suffix}", request_type.as_str().to_lowercase());
+                let name = format!("{folder}/{}.{suffix}", request_type.as_str().to_lowercase());
                 let requests =
                     parse_invocation(&read(&name)).unwrap_or_else(|err| panic!("{name}: {err}"));
                 assert_eq!(requests.len(), 1, "{name}");
@@ -51,7 +52,7 @@ fn every_slice_has_a_valid_event_for_every_request_type_bare_and_through_sns() {
                 let request = &request.request;
                 assert_eq!(request.request_type, request_type, "{name}");
                 assert_eq!(
-                    ResourceKind::from_resource_type(&request.resource_type),
+                    ResourceType::from_type_name(&request.resource_type),
                     Some(*kind),
                     "{name}"
                 );

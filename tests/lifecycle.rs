@@ -628,7 +628,7 @@ fn the_template_resolves_with_the_local_parameters() {
         "AWS::NoValue drops the inline password"
     );
     assert_eq!(credentials["VerifyImage"], "127.0.0.1:5000/lab/hello:1.0");
-    ecs_private_auth::properties::ResourceKind::RegistryCredentials
+    ecs_private_auth::resource_type::ResourceType::RegistryCredentials
         .validate(&cloudformation_strings(&credentials))
         .unwrap();
 }

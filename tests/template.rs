@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use ecs_private_auth::properties::{PROTOCOL_PROPERTIES, ResourceKind, TaskDefinitionProperties};
+use ecs_private_auth::properties::{PROTOCOL_PROPERTIES, TaskDefinitionProperties};
 use ecs_private_auth::protocol::RequestType;
 use ecs_private_auth::provider::FunctionRole;
+use ecs_private_auth::resource_type::ResourceType;
 use serde_yaml_ng::Value;
 
 mod support;
@@ -119,9 +120,9 @@ fn every_custom_resource_uses_a_supported_type_and_known_property_names() {
     assert_eq!(customs.len(), 5, "the lab has the five slices");
     let mut kinds = BTreeSet::new();
     for (id, resource) in customs {
-        let kind = ResourceKind::from_resource_type(resource["Type"].as_str().unwrap())
+        let kind = ResourceType::from_type_name(resource["Type"].as_str().unwrap())
             .unwrap_or_else(|| panic!("{id}: unsupported type"));
-        kinds.insert(kind.resource_type());
+        kinds.insert(kind.type_name());
         for (name, value) in resource["Properties"].as_mapping().unwrap() {
             let name = name.as_str().unwrap();
             assert!(
@@ -406,13 +407,13 @@ fn granted(template: &Value, function: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The slices' modules; each has `create`, `update` and `delete`.
-const SLICES: &[&str] = &[
-    "cluster",
-    "credentials",
-    "role",
+/// The resource types' modules; each has `create`, `update` and `delete`.
+const RESOURCE_MODULES: &[&str] = &[
+    "fargate_cluster",
+    "registry_credentials",
+    "task_execution_role",
     "task_definition",
-    "service",
+    "fargate_service",
 ];
 
 /// Actions AWS checks on the caller for an operation besides the operation's own.
@@ -441,28 +442,33 @@ const IMPLIED: &[(&str, &[&str])] = &[
     ("ssm:GetParameter", &["kms:Decrypt"]),
 ];
 
-/// Every AWS action a function's code can reach: the request pipeline, and the slices' entry
-/// point for the function's request type (the dispatch in between reaches all three).
+/// Every AWS action a function's code can reach: the request pipeline, and the resource types'
+/// entry points for the function's request type (the dispatch in between, `resources::run`,
+/// reaches all three). The pipeline's `work.respond(…)` reaches every `Work` by name, so
+/// on-failure's walk stops at the providers' work, which it never runs.
 fn reached(graph: &CallGraph, function: &str) -> BTreeSet<String> {
     let request_type = match function {
         "OnCreateFunction" => "create",
         "OnUpdateFunction" => "update",
         "OnDeleteFunction" => "delete",
         "OnFailureFunction" => {
-            return graph.actions_reached(&["on_failure::FailureAnswerer::handle"], &[]);
+            return graph.actions_reached(
+                &["on_failure::FailureAnswerer::handle"],
+                &["provider::ResourceWork::respond"],
+            );
         }
         "NightlyCleanupFunction" => {
             return graph.actions_reached(&["cleanup::Cleaner::handle"], &[]);
         }
         other => panic!("no entry points known for {other}"),
     };
-    let entries: Vec<String> = SLICES
+    let entries: Vec<String> = RESOURCE_MODULES
         .iter()
-        .map(|slice| format!("slices::{slice}::{request_type}"))
+        .map(|module| format!("resources::{module}::{request_type}"))
         .chain(["provider::Provider::handle".to_owned()])
         .collect();
     let entries: Vec<&str> = entries.iter().map(String::as_str).collect();
-    graph.actions_reached(&entries, &["slices::run"])
+    graph.actions_reached(&entries, &["resources::run"])
 }
 
 const FUNCTIONS: &[&str] = &[

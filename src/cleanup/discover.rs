@@ -8,14 +8,16 @@ use futures::StreamExt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::plan::{Found, Kind, LiveStack, StackState};
+use super::plan::{Found, LiveStack, StackState};
 use super::retention::{Retention, retention};
-use super::{CONCURRENCY, CleanupClients, NotReached};
-use crate::naming::{
+use super::{CONCURRENCY, NotReached};
+use crate::arn::Arn;
+use crate::aws::Clients;
+use crate::properties::DEFAULT_ROLE_PATH;
+use crate::resource_type::ResourceType;
+use crate::tags::{
     TAG_CREATED_AT, TAG_EXPIRES_AT, TAG_KEEP, TAG_LOGICAL_ID, TAG_STACK_ID, TAG_TTL_HOURS,
 };
-use crate::properties::DEFAULT_ROLE_PATH;
-use crate::slices::{cluster, credentials, service, task_definition};
 
 /// The resource types the Tagging API is asked about (it does not cover IAM).
 const TAGGED_TYPES: &[&str] = &[
@@ -33,7 +35,7 @@ pub struct Discovered<T> {
 }
 
 /// Every ECS resource, secret and role (under the product's path) that carries the stack-id tag.
-pub async fn tagged_resources(clients: &CleanupClients) -> Discovered<Vec<Found>> {
+pub async fn tagged_resources(clients: &Clients) -> Discovered<Vec<Found>> {
     let mut not_reached = Vec::new();
     let mut found = Vec::new();
     let mut pages = clients
@@ -90,32 +92,17 @@ pub async fn tagged_resources(clients: &CleanupClients) -> Discovered<Vec<Found>
 /// INACTIVE clusters and services for a while, and secrets already scheduled for deletion — which
 /// are left as they are. The resource types' own lookups decide. A lookup that fails keeps the
 /// resource, for the plan and the delete to judge.
-async fn still_there(clients: &CleanupClients, resource: &Found) -> bool {
-    let name = resource.arn.rsplit('/').next().unwrap_or_default();
-    let present = match resource.kind {
-        Kind::Cluster => cluster::find_cluster(&clients.ecs, &resource.arn)
-            .await
-            .map(|c| c.is_some()),
-        Kind::Service => {
-            let cluster = resource.arn.rsplit('/').nth(1).unwrap_or_default();
-            service::find_service(&clients.ecs, cluster, name)
-                .await
-                .map(|s| s.is_some())
-        }
-        Kind::TaskDefinition => task_definition::find_revision(&clients.ecs, &resource.arn)
-            .await
-            .map(|r| r.is_some()),
-        Kind::Secret => credentials::find_secret(&clients.secrets, &resource.arn)
-            .await
-            .map(|secret| secret.is_some_and(|secret| secret.deleted_date().is_none())),
-        Kind::Role => Ok(true),
-    };
-    present.unwrap_or(true)
+async fn still_there(clients: &Clients, resource: &Found) -> bool {
+    resource
+        .kind
+        .leftover_exists(clients, &resource.arn)
+        .await
+        .unwrap_or(true)
 }
 
 /// Roles under the product's path (and any path beneath it) with their tags (ListRoles does not
 /// return tags). A role whose tags cannot be read is not reached; the others go on.
-async fn tagged_roles(clients: &CleanupClients) -> Discovered<Vec<Found>> {
+async fn tagged_roles(clients: &Clients) -> Discovered<Vec<Found>> {
     let mut not_reached = Vec::new();
     let mut roles = Vec::new();
     let mut pages = clients
@@ -159,7 +146,12 @@ async fn tagged_roles(clients: &CleanupClients) -> Discovered<Vec<Found>> {
             let tags: BTreeMap<&str, &str> =
                 tags.iter().map(|tag| (tag.key(), tag.value())).collect();
             let created = OffsetDateTime::from_unix_timestamp(role.create_date().secs()).ok();
-            Ok(found_from(role.arn(), Some(Kind::Role), &tags, created))
+            Ok(found_from(
+                role.arn(),
+                Some(ResourceType::TaskExecutionRole),
+                &tags,
+                created,
+            ))
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -179,7 +171,7 @@ async fn tagged_roles(clients: &CleanupClients) -> Discovered<Vec<Found>> {
 
 fn found_from(
     arn: &str,
-    kind: Option<Kind>,
+    kind: Option<ResourceType>,
     tags: &BTreeMap<&str, &str>,
     created: Option<OffsetDateTime>,
 ) -> Option<Found> {
@@ -201,15 +193,13 @@ fn found_from(
     })
 }
 
-fn kind_of(arn: &str) -> Option<Kind> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    if arn.contains(":secretsmanager:") {
-        return Some(Kind::Secret);
-    }
-    match resource.split('/').next()? {
-        "cluster" => Some(Kind::Cluster),
-        "service" => Some(Kind::Service),
-        "task-definition" => Some(Kind::TaskDefinition),
+fn kind_of(arn: &str) -> Option<ResourceType> {
+    let arn = Arn::parse(arn).ok()?;
+    match (arn.service.as_str(), arn.resource.split('/').next()?) {
+        ("secretsmanager", _) => Some(ResourceType::RegistryCredentials),
+        ("ecs", "cluster") => Some(ResourceType::FargateCluster),
+        ("ecs", "service") => Some(ResourceType::FargateService),
+        ("ecs", "task-definition") => Some(ResourceType::TaskDefinition),
         _ => None,
     }
 }
@@ -217,13 +207,15 @@ fn kind_of(arn: &str) -> Option<Kind> {
 /// What every stack of interest says: the stacks our resources name (in this account, each in
 /// its own region), and the stacks in this region that opted into a time to live.
 pub async fn stack_states(
-    clients: &CleanupClients,
+    clients: &Clients,
     found: &[Found],
     own_account: &str,
 ) -> Discovered<BTreeMap<String, StackState>> {
     let referenced: BTreeSet<String> = found
         .iter()
-        .filter(|resource| resource.stack_id.split(':').nth(4) == Some(own_account))
+        .filter(|resource| {
+            Arn::parse(&resource.stack_id).is_ok_and(|stack| stack.account == own_account)
+        })
         .map(|resource| resource.stack_id.clone())
         .collect();
     let mut states: BTreeMap<String, StackState> = futures::stream::iter(referenced)
@@ -251,7 +243,7 @@ pub async fn stack_states(
     }
 }
 
-async fn stacks_with_time_to_live(clients: &CleanupClients) -> Discovered<Vec<Stack>> {
+async fn stacks_with_time_to_live(clients: &Clients) -> Discovered<Vec<Stack>> {
     let mut found = Vec::new();
     let mut not_reached = Vec::new();
     let mut pages = clients
@@ -286,9 +278,11 @@ async fn stacks_with_time_to_live(clients: &CleanupClients) -> Discovered<Vec<St
 
 /// One stack, by its unique id, in the region the id names. Errors become `Unknown`: doubt. A
 /// stack id CloudFormation does not know is doubt too: nothing says it was ever deleted.
-async fn look_up(clients: &CleanupClients, stack_id: &str) -> StackState {
-    let region = stack_id.split(':').nth(3).unwrap_or_default();
-    let cloudformation = clients.cloudformation_in(region);
+async fn look_up(clients: &Clients, stack_id: &str) -> StackState {
+    let region = Arn::parse(stack_id)
+        .map(|stack| stack.region)
+        .unwrap_or_default();
+    let cloudformation = clients.cloudformation_in(&region);
     let stack = match cloudformation
         .describe_stacks()
         .stack_name(stack_id)
@@ -434,19 +428,19 @@ mod tests {
     fn kinds_come_from_arns() {
         assert_eq!(
             kind_of("arn:aws:ecs:us-east-1:123456789012:cluster/lab"),
-            Some(Kind::Cluster)
+            Some(ResourceType::FargateCluster)
         );
         assert_eq!(
             kind_of("arn:aws:ecs:us-east-1:123456789012:service/lab/web"),
-            Some(Kind::Service)
+            Some(ResourceType::FargateService)
         );
         assert_eq!(
             kind_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
-            Some(Kind::TaskDefinition)
+            Some(ResourceType::TaskDefinition)
         );
         assert_eq!(
             kind_of("arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"),
-            Some(Kind::Secret)
+            Some(ResourceType::RegistryCredentials)
         );
         assert_eq!(
             kind_of("arn:aws:ecs:us-east-1:123456789012:task/lab/0abc"),
@@ -460,6 +454,14 @@ mod tests {
             (TAG_STACK_ID, "arn:aws:cloudformation:us-east-1:1:stack/s/1"),
             ("Ecs-Private-Auth:Keep", ""),
         ]);
-        assert!(found_from("arn:x", Some(Kind::Secret), &tags, None).is_some_and(|f| f.keep));
+        assert!(
+            found_from(
+                "arn:x",
+                Some(ResourceType::RegistryCredentials),
+                &tags,
+                None
+            )
+            .is_some_and(|f| f.keep)
+        );
     }
 }

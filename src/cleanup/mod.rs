@@ -17,8 +17,11 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::slices::{cluster, credentials, role, service, task_definition};
-use plan::{Decision, Kind, Plan, StackDecision};
+use crate::arn::Arn;
+use crate::aws::Clients;
+use crate::resource_type::ResourceType;
+use crate::wait::WaitError;
+use plan::{Decision, Plan, StackDecision};
 
 /// Deletions in flight at once.
 pub const CONCURRENCY: usize = 4;
@@ -26,41 +29,6 @@ pub const CONCURRENCY: usize = 4;
 pub const DEFAULT_MAX_DELETIONS: usize = 100;
 /// Default recovery window of a deleted secret: a mistake can be undone for a week.
 pub const DEFAULT_SECRET_RECOVERY_DAYS: i64 = 7;
-
-/// The clients the cleanup uses; CloudFormation clients are made per region as stacks need.
-#[derive(Debug, Clone)]
-pub struct CleanupClients {
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
-    pub cloudformation: aws_sdk_cloudformation::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-}
-
-impl CleanupClients {
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        CleanupClients {
-            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
-            cloudformation: aws_sdk_cloudformation::Client::new(config),
-            ecs: aws_sdk_ecs::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
-        }
-    }
-
-    /// The CloudFormation client for the region a stack id names (same endpoint and credentials).
-    pub fn cloudformation_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
-        let config = self.cloudformation.config();
-        if config.region().map(|r| r.as_ref()) == Some(region) || region.is_empty() {
-            return self.cloudformation.clone();
-        }
-        let config = config
-            .to_builder()
-            .region(aws_config::Region::new(region.to_owned()))
-            .build();
-        aws_sdk_cloudformation::Client::from_conf(config)
-    }
-}
 
 /// `DRY_RUN`, `MAX_DELETIONS` and `SECRET_RECOVERY_DAYS`, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +145,7 @@ pub struct Report {
 /// One run: discover, plan, and (unless a guard says no) delete, all before `give_up_at`. The
 /// report always comes back, naming what was not reached.
 pub async fn run(
-    clients: &CleanupClients,
+    clients: &Clients,
     settings: &CleanupSettings,
     own_account: &str,
     give_up_at: Instant,
@@ -222,7 +190,7 @@ pub async fn run(
 
 /// Reports the plan, and carries it out unless this is a dry run or the plan is over the cap.
 async fn act_on(
-    clients: &CleanupClients,
+    clients: &Clients,
     settings: &CleanupSettings,
     plan: &Plan,
     give_up_at: Instant,
@@ -262,11 +230,13 @@ async fn act_on(
 
 /// The longest one deletion of a kind may take: a service is scaled down, deleted and waited on
 /// until it has drained; a cluster is retried while services drain out of it.
-fn budget(kind: Kind) -> Duration {
+fn budget(kind: ResourceType) -> Duration {
     match kind {
-        Kind::Service => Duration::from_secs(120),
-        Kind::Cluster => Duration::from_secs(60),
-        Kind::TaskDefinition | Kind::Role | Kind::Secret => Duration::from_secs(20),
+        ResourceType::FargateService => Duration::from_secs(120),
+        ResourceType::FargateCluster => Duration::from_secs(60),
+        ResourceType::TaskDefinition
+        | ResourceType::TaskExecutionRole
+        | ResourceType::RegistryCredentials => Duration::from_secs(20),
     }
 }
 
@@ -277,7 +247,7 @@ const STACK_DELETE_BUDGET: Duration = Duration::from_secs(20);
 /// at a time. A deletion starts only when its whole budget fits before `give_up_at`; one failure
 /// does not stop the others.
 async fn execute(
-    clients: &CleanupClients,
+    clients: &Clients,
     settings: &CleanupSettings,
     plan: &Plan,
     give_up_at: Instant,
@@ -308,13 +278,7 @@ async fn execute(
             }
         }
     }
-    for kind in [
-        Kind::Service,
-        Kind::Cluster,
-        Kind::TaskDefinition,
-        Kind::Role,
-        Kind::Secret,
-    ] {
+    for kind in ResourceType::DELETION_ORDER {
         let batch = plan.delete.iter().filter(|d| d.resource.kind == kind);
         let outcomes: Vec<(Decision, Option<Result<(), Error>>)> = futures::stream::iter(batch)
             .map(|decision| async move {
@@ -324,12 +288,15 @@ async fn execute(
                     return (decision.clone(), None);
                 }
                 let until = Instant::now() + budget;
-                let deleted = tokio::time::timeout_at(
+                let deletion = kind.remove_leftover(
+                    clients,
+                    &decision.resource.arn,
                     until,
-                    delete_resource(clients, settings, &decision.resource.arn, kind, until),
-                )
-                .await
-                .unwrap_or_else(|_| Err(timed_out(budget)));
+                    settings.secret_recovery_days,
+                );
+                let deleted = tokio::time::timeout_at(until, deletion)
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(budget)));
                 (decision.clone(), Some(deleted))
             })
             .buffer_unordered(CONCURRENCY)
@@ -362,16 +329,18 @@ fn not_started(what: &str) -> NotReached {
 }
 
 fn timed_out(budget: Duration) -> Error {
-    Error::WaitTimedOut {
+    Error::Wait(WaitError::TimedOut {
         waiting_for: "for the deletion to finish".into(),
         seconds: budget.as_secs(),
-    }
+    })
 }
 
-async fn delete_stack(clients: &CleanupClients, stack_id: &str) -> Result<(), Error> {
-    let region = stack_id.split(':').nth(3).unwrap_or_default();
+async fn delete_stack(clients: &Clients, stack_id: &str) -> Result<(), Error> {
+    let region = Arn::parse(stack_id)
+        .map(|stack| stack.region)
+        .unwrap_or_default();
     clients
-        .cloudformation_in(region)
+        .cloudformation_in(&region)
         .delete_stack()
         .stack_name(stack_id)
         .send()
@@ -380,64 +349,17 @@ async fn delete_stack(clients: &CleanupClients, stack_id: &str) -> Result<(), Er
     Ok(())
 }
 
-/// The resource types' own delete code, by ARN, waiting no longer than `until`.
-async fn delete_resource(
-    clients: &CleanupClients,
-    settings: &CleanupSettings,
-    arn: &str,
-    kind: Kind,
-    until: Instant,
-) -> Result<(), Error> {
-    let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
-    match kind {
-        Kind::Service => {
-            // service/<cluster>/<name>
-            let mut parts = resource.trim_start_matches("service/").splitn(2, '/');
-            let (cluster, name) = (
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-            );
-            service::stop_service(&clients.ecs, cluster, name).await?;
-            service::wait_until_gone(&clients.ecs, cluster, name, until).await
-        }
-        Kind::Cluster => {
-            cluster::delete_when_drained(
-                &clients.ecs,
-                resource.trim_start_matches("cluster/"),
-                until,
-            )
-            .await
-        }
-        Kind::TaskDefinition => match task_definition::find_revision(&clients.ecs, arn).await? {
-            Some(revision) => {
-                task_definition::delete_revision(&clients.ecs, &revision.definition).await
-            }
-            None => Ok(()),
-        },
-        Kind::Role => {
-            role::delete_role(
-                &clients.iam,
-                resource.rsplit('/').next().unwrap_or_default(),
-            )
-            .await
-        }
-        Kind::Secret => {
-            credentials::delete_secret(&clients.secrets, arn, settings.secret_recovery_days).await
-        }
-    }
-}
-
 /// Time the run keeps back before the Lambda deadline.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
 /// The nightly-cleanup function: built once in `main`, shared by every invocation.
 pub struct Cleaner {
-    clients: CleanupClients,
+    clients: Clients,
     settings: CleanupSettings,
 }
 
 impl Cleaner {
-    pub fn new(clients: CleanupClients, settings: CleanupSettings) -> Self {
+    pub fn new(clients: Clients, settings: CleanupSettings) -> Self {
         Cleaner { clients, settings }
     }
 

@@ -9,29 +9,19 @@ use time::format_description::well_known::Rfc3339;
 
 use super::retention::Retention;
 use super::ttl::expiry;
-use crate::naming::TAG_KEEP;
+use crate::resource_type::ResourceType;
+use crate::tags::TAG_KEEP;
 
 /// How old a leaked resource must be before it is deleted: younger ones may belong to an
 /// operation CloudFormation has not finished recording.
 pub const LEAK_MIN_AGE: time::Duration = time::Duration::HOUR;
-
-/// Our resource kinds, in the order they are deleted (dependents first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    Service,
-    Cluster,
-    TaskDefinition,
-    Role,
-    Secret,
-}
 
 /// A resource carrying the product's stack-id tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Found {
     pub arn: String,
-    pub kind: Kind,
+    pub kind: ResourceType,
     pub stack_id: String,
     pub logical_id: String,
     #[serde(skip)]
@@ -127,7 +117,8 @@ pub fn plan(
         }
     }
     plan.delete.sort_by(|a, b| {
-        (a.resource.kind, &a.resource.arn).cmp(&(b.resource.kind, &b.resource.arn))
+        let rank = |d: &Decision| (d.resource.kind.deletion_rank(), d.resource.arn.clone());
+        rank(a).cmp(&rank(b))
     });
     for (stack_id, state) in stacks {
         let decision = |reason| StackDecision {
@@ -304,7 +295,7 @@ mod tests {
         format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{name}/1")
     }
 
-    fn found(kind: Kind, arn: &str, stack_name: &str, age_hours: i64) -> Found {
+    fn found(kind: ResourceType, arn: &str, stack_name: &str, age_hours: i64) -> Found {
         Found {
             arn: arn.into(),
             kind,
@@ -355,17 +346,22 @@ mod tests {
     #[test]
     fn orphans_of_deleted_stacks_are_deleted_in_dependency_order() {
         let resources = vec![
-            found(Kind::Secret, "arn:secret", "gone", 2),
-            found(Kind::Cluster, "arn:cluster", "gone", 2),
-            found(Kind::Service, "arn:service", "gone", 2),
-            found(Kind::Role, "arn:role", "gone", 2),
+            found(ResourceType::RegistryCredentials, "arn:secret", "gone", 2),
+            found(ResourceType::FargateCluster, "arn:cluster", "gone", 2),
+            found(ResourceType::FargateService, "arn:service", "gone", 2),
+            found(ResourceType::TaskExecutionRole, "arn:role", "gone", 2),
         ];
         let stacks = BTreeMap::from([(stack("gone"), gone())]);
         let plan = plan(&resources, &stacks, ACCOUNT, NOW);
-        let order: Vec<Kind> = plan.delete.iter().map(|d| d.resource.kind).collect();
+        let order: Vec<ResourceType> = plan.delete.iter().map(|d| d.resource.kind).collect();
         assert_eq!(
             order,
-            vec![Kind::Service, Kind::Cluster, Kind::Role, Kind::Secret]
+            vec![
+                ResourceType::FargateService,
+                ResourceType::FargateCluster,
+                ResourceType::TaskExecutionRole,
+                ResourceType::RegistryCredentials
+            ]
         );
         assert_eq!(plan.delete[0].reason, "orphan: its stack is deleted");
     }
@@ -373,10 +369,25 @@ mod tests {
     #[test]
     fn what_a_deleted_stacks_template_kept_or_no_longer_held_stays() {
         let resources = vec![
-            found(Kind::Secret, "arn:kept", "retained", 2),
-            found(Kind::Secret, "arn:kept-on-replace", "replaced", 2),
-            found(Kind::Secret, "arn:removed", "removed", 2),
-            found(Kind::Secret, "arn:unreadable", "unreadable", 2),
+            found(ResourceType::RegistryCredentials, "arn:kept", "retained", 2),
+            found(
+                ResourceType::RegistryCredentials,
+                "arn:kept-on-replace",
+                "replaced",
+                2,
+            ),
+            found(
+                ResourceType::RegistryCredentials,
+                "arn:removed",
+                "removed",
+                2,
+            ),
+            found(
+                ResourceType::RegistryCredentials,
+                "arn:unreadable",
+                "unreadable",
+                2,
+            ),
         ];
         let stacks = BTreeMap::from([
             (
@@ -425,7 +436,12 @@ mod tests {
 
     #[test]
     fn a_resource_its_live_stack_holds_is_in_use() {
-        let resources = vec![found(Kind::Cluster, "arn:cluster", "live", 100)];
+        let resources = vec![found(
+            ResourceType::FargateCluster,
+            "arn:cluster",
+            "live",
+            100,
+        )];
         let stacks = BTreeMap::from([(stack("live"), stable(&[("Thing", "arn:cluster")], &[]))]);
         let plan = plan(&resources, &stacks, ACCOUNT, NOW);
         assert!(plan.delete.is_empty() && plan.skipped.is_empty());
@@ -435,7 +451,7 @@ mod tests {
     #[test]
     fn a_native_resource_held_by_name_is_in_use() {
         let resources = vec![found(
-            Kind::Cluster,
+            ResourceType::FargateCluster,
             "arn:aws:ecs:us-east-1:123456789012:cluster/live",
             "live",
             100,
@@ -446,7 +462,7 @@ mod tests {
 
     #[test]
     fn a_leak_is_deleted_only_once_it_is_an_hour_old() {
-        let old = found(Kind::Cluster, "arn:old-cluster", "live", 2);
+        let old = found(ResourceType::FargateCluster, "arn:old-cluster", "live", 2);
         let young = Found {
             arn: "arn:young".into(),
             created_at: Some(NOW - time::Duration::minutes(10)),
@@ -468,7 +484,12 @@ mod tests {
 
     #[test]
     fn a_logical_id_the_live_stack_no_longer_holds_may_have_been_retained() {
-        let removed = found(Kind::Secret, "arn:removed", "live", 500);
+        let removed = found(
+            ResourceType::RegistryCredentials,
+            "arn:removed",
+            "live",
+            500,
+        );
         let stacks = BTreeMap::from([(stack("live"), stable(&[("Other", "arn:x")], &[]))]);
         let plan = plan(&[removed], &stacks, ACCOUNT, NOW);
         assert!(plan.delete.is_empty());
@@ -482,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_replaced_resource_the_template_keeps_is_no_leak() {
-        let replaced = found(Kind::Secret, "arn:old", "live", 500);
+        let replaced = found(ResourceType::RegistryCredentials, "arn:old", "live", 500);
         let mut stack_state = live(&[("Thing", "arn:new")], &[]);
         stack_state.retention = keeping(Keeps {
             on_delete: false,
@@ -501,13 +522,18 @@ mod tests {
 
     #[test]
     fn doubt_keep_tags_and_other_accounts_mean_skip() {
-        let mut kept = found(Kind::Secret, "arn:kept", "gone", 5);
+        let mut kept = found(ResourceType::RegistryCredentials, "arn:kept", "gone", 5);
         kept.keep = true;
-        let mut foreign = found(Kind::Secret, "arn:foreign", "gone", 5);
+        let mut foreign = found(ResourceType::RegistryCredentials, "arn:foreign", "gone", 5);
         foreign.stack_id = "arn:aws:cloudformation:us-east-1:999999999999:stack/gone/1".into();
-        let busy = found(Kind::Secret, "arn:busy", "busy", 5);
-        let unknown = found(Kind::Secret, "arn:unknown", "denied", 5);
-        let never_seen = found(Kind::Secret, "arn:never", "never", 5);
+        let busy = found(ResourceType::RegistryCredentials, "arn:busy", "busy", 5);
+        let unknown = found(
+            ResourceType::RegistryCredentials,
+            "arn:unknown",
+            "denied",
+            5,
+        );
+        let never_seen = found(ResourceType::RegistryCredentials, "arn:never", "never", 5);
         let stacks = BTreeMap::from([
             (stack("gone"), gone()),
             (stack("busy"), StackState::Busy("UPDATE_IN_PROGRESS".into())),

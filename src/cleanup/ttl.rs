@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::naming::{TAG_EXPIRES_AT, TAG_TTL_HOURS};
+use crate::tags::{TAG_EXPIRES_AT, TAG_TTL_HOURS};
 
 /// Longer than this is no time to live but a mistake (ten years).
 pub const MAX_TTL_HOURS: f64 = 87_600.0;

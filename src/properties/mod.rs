@@ -4,72 +4,38 @@
 //! coerced here. Errors name the property (with its path inside lists and objects) and what is
 //! allowed; they never echo a value, because a value may be a password.
 
-mod cluster;
-mod credentials;
+mod fargate_cluster;
+mod fargate_service;
 mod reader;
-mod role;
-mod service;
+mod registry_credentials;
 mod task_definition;
+mod task_execution_role;
 
-pub use cluster::{CapacityProvider, ClusterProperties, ContainerInsights};
-pub use credentials::{PasswordSource, RegistryCredentialsProperties, SecretString};
+pub use fargate_cluster::{CapacityProvider, ClusterProperties, ContainerInsights};
+pub use fargate_service::{AssignPublicIp, CapacityProviderStrategyItem, FargateServiceProperties};
 pub use reader::{PropertyError, Props};
-pub use role::{DEFAULT_ROLE_PATH, TaskExecutionRoleProperties};
-pub use service::{AssignPublicIp, CapacityProviderStrategyItem, FargateServiceProperties};
+pub use registry_credentials::{PasswordSource, RegistryCredentialsProperties, SecretString};
 pub use task_definition::{
     ContainerDefinition, CpuArchitecture, KeyValue, LogConfiguration, PortMapping, Protocol,
     TaskDefinitionProperties, validate_fargate_size,
 };
+pub use task_execution_role::{DEFAULT_ROLE_PATH, TaskExecutionRoleProperties};
 
-use std::fmt;
+use crate::resource_type::ResourceType;
+use crate::tags::Tag;
 
 /// Properties CloudFormation itself puts into every request's `ResourceProperties`.
 pub const PROTOCOL_PROPERTIES: &[&str] = &["ServiceToken", "ServiceTimeout"];
 
-/// The custom resource types this product provides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
-    FargateCluster,
-    RegistryCredentials,
-    TaskExecutionRole,
-    TaskDefinition,
-    FargateService,
-}
-
-impl ResourceKind {
-    pub const ALL: [ResourceKind; 5] = [
-        ResourceKind::FargateCluster,
-        ResourceKind::RegistryCredentials,
-        ResourceKind::TaskExecutionRole,
-        ResourceKind::TaskDefinition,
-        ResourceKind::FargateService,
-    ];
-
-    /// The `Type` a template gives the custom resource.
-    pub fn resource_type(self) -> &'static str {
-        match self {
-            ResourceKind::FargateCluster => "Custom::FargateCluster",
-            ResourceKind::RegistryCredentials => "Custom::RegistryCredentials",
-            ResourceKind::TaskExecutionRole => "Custom::TaskExecutionRole",
-            ResourceKind::TaskDefinition => "Custom::TaskDefinition",
-            ResourceKind::FargateService => "Custom::FargateService",
-        }
-    }
-
-    pub fn from_resource_type(resource_type: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.resource_type() == resource_type)
-    }
-
+impl ResourceType {
     /// Every top-level property name the type accepts, protocol properties excluded.
     pub fn property_names(self) -> &'static [&'static str] {
         match self {
-            ResourceKind::FargateCluster => ClusterProperties::NAMES,
-            ResourceKind::RegistryCredentials => RegistryCredentialsProperties::NAMES,
-            ResourceKind::TaskExecutionRole => TaskExecutionRoleProperties::NAMES,
-            ResourceKind::TaskDefinition => TaskDefinitionProperties::NAMES,
-            ResourceKind::FargateService => FargateServiceProperties::NAMES,
+            ResourceType::FargateCluster => ClusterProperties::NAMES,
+            ResourceType::RegistryCredentials => RegistryCredentialsProperties::NAMES,
+            ResourceType::TaskExecutionRole => TaskExecutionRoleProperties::NAMES,
+            ResourceType::TaskDefinition => TaskDefinitionProperties::NAMES,
+            ResourceType::FargateService => FargateServiceProperties::NAMES,
         }
     }
 
@@ -77,48 +43,41 @@ impl ResourceKind {
     /// check a template test or an up-front validation needs.
     pub fn validate(self, properties: &serde_json::Value) -> Result<(), PropertyError> {
         match self {
-            ResourceKind::FargateCluster => ClusterProperties::parse(properties).map(drop),
-            ResourceKind::RegistryCredentials => {
+            ResourceType::FargateCluster => ClusterProperties::parse(properties).map(drop),
+            ResourceType::RegistryCredentials => {
                 RegistryCredentialsProperties::parse(properties).map(drop)
             }
-            ResourceKind::TaskExecutionRole => {
+            ResourceType::TaskExecutionRole => {
                 TaskExecutionRoleProperties::parse(properties).map(drop)
             }
-            ResourceKind::TaskDefinition => TaskDefinitionProperties::parse(properties).map(drop),
-            ResourceKind::FargateService => FargateServiceProperties::parse(properties).map(drop),
+            ResourceType::TaskDefinition => TaskDefinitionProperties::parse(properties).map(drop),
+            ResourceType::FargateService => FargateServiceProperties::parse(properties).map(drop),
         }
     }
+}
 
-    /// The supported `ResourceType`s, for an error message.
-    pub fn supported_list() -> String {
-        Self::ALL
+/// A property name whose values are secret wherever they appear: a secret one, or a name close
+/// enough to be a misspelling of one. Known names of other properties (`PasswordParameterName`,
+/// `VerifyCredentials`) are not secret. The protocol layer masks what this names
+/// (docs/design.md#secrets).
+pub fn is_secret_property(name: &str) -> bool {
+    if RegistryCredentialsProperties::SECRET.contains(&name) {
+        return true;
+    }
+    let known_elsewhere = ResourceType::ALL
+        .iter()
+        .any(|kind| kind.property_names().contains(&name))
+        || PROTOCOL_PROPERTIES.contains(&name);
+    if known_elsewhere {
+        return false;
+    }
+    let lowered = name.to_ascii_lowercase();
+    ["pass", "pwd", "user"]
+        .iter()
+        .any(|word| lowered.contains(word))
+        || RegistryCredentialsProperties::SECRET
             .iter()
-            .map(|kind| kind.resource_type())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-impl fmt::Display for ResourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.resource_type())
-    }
-}
-
-/// A user tag, `{Key, Value}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
-
-impl Tag {
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Tag {
-            key: key.into(),
-            value: value.into(),
-        }
-    }
+            .any(|secret| strsim::damerau_levenshtein(&lowered, &secret.to_ascii_lowercase()) <= 3)
 }
 
 /// Reads the optional `Tags` list every slice accepts. Keys under `aws:` and the product's own
@@ -133,12 +92,12 @@ pub(crate) fn parse_tags(props: &Props<'_>) -> Result<Vec<Tag>, PropertyError> {
         let key = item.required_string("Key")?;
         let value = item.string("Value")?.unwrap_or_default();
         let reserved = key.to_ascii_lowercase();
-        if reserved.starts_with("aws:") || reserved.starts_with(crate::naming::TAG_PREFIX) {
+        if reserved.starts_with("aws:") || reserved.starts_with(crate::tags::TAG_PREFIX) {
             return Err(PropertyError::invalid(
                 format!("Tags[{index}].Key"),
                 format!(
                     "a key that does not start with aws: or {} (reserved)",
-                    crate::naming::TAG_PREFIX
+                    crate::tags::TAG_PREFIX
                 ),
             ));
         }
@@ -165,14 +124,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn every_resource_type_round_trips_through_its_name() {
-        for kind in ResourceKind::ALL {
-            assert_eq!(
-                ResourceKind::from_resource_type(kind.resource_type()),
-                Some(kind)
-            );
-        }
-        assert_eq!(ResourceKind::from_resource_type("Custom::Nope"), None);
+    fn names_of_secrets_are_not_secret() {
+        assert!(!is_secret_property("SecretArns"));
+        assert!(!is_secret_property("SecretName"));
+        assert!(!is_secret_property("PasswordParameterName"));
+        assert!(!is_secret_property("VerifyCredentials"));
+        assert!(!is_secret_property("ServiceToken"));
+        assert!(is_secret_property("Password"));
+        assert!(is_secret_property("Username"));
+        assert!(is_secret_property("Pasword"));
+        assert!(is_secret_property("UserNmae"));
     }
 
     #[test]

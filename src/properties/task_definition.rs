@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::role::check_arn;
+use super::task_execution_role::check_arn;
 use super::{PropertyError, Props, Tag, parse_tags};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

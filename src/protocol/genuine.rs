@@ -16,11 +16,10 @@ use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
 use tokio::time::Instant;
 
 use super::{Request, RequestType};
-use crate::wait::retry_until;
+use crate::wait::{Backoff, retry_until};
 
 /// Pauses between reads of the record while CloudFormation throttles or denies them.
-const READ_FIRST_PAUSE: Duration = Duration::from_secs(1);
-const READ_MAX_PAUSE: Duration = Duration::from_secs(5);
+const READ_RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
 
 /// Why a request was not acted on. Either way nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,8 +174,7 @@ where
 {
     retry_until(
         give_up_at,
-        READ_FIRST_PAUSE,
-        READ_MAX_PAUSE,
+        READ_RETRY,
         |err: &SdkError<E>| !is_unknown(err),
         read,
     )

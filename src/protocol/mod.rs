@@ -2,9 +2,11 @@
 //! requests may be answered, the one response per request, and what never leaves.
 
 pub mod checks;
+pub mod continuation;
 pub mod genuine;
 pub mod guard;
 pub mod marker;
+pub mod pipeline;
 pub mod redact;
 pub mod request;
 pub mod response;

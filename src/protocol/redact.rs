@@ -4,12 +4,44 @@
 //! secrets of the requests in flight are registered here, and every Reason, Data value, function
 //! result and log line passes through [`redact`] on its way out.
 
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
 use super::Request;
-use crate::properties::{PROTOCOL_PROPERTIES, RegistryCredentialsProperties, ResourceKind};
+
+/// A string that must never be shown: `Debug` and `Display` print a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it (the secret value, a registry
+    /// login). Keep it out of every message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Which property names hold secrets: the resource schemas know, the protocol does not, so the
+/// function hands it this when it starts.
+pub type SecretNames = fn(&str) -> bool;
 
 pub const MASK: &str = "***";
 
@@ -82,8 +114,11 @@ impl Drop for SecretScope {
 pub struct RequestSecrets(Arc<Mutex<SecretScope>>);
 
 impl RequestSecrets {
-    pub fn register(request: &Request) -> Self {
-        RequestSecrets(Arc::new(Mutex::new(register_request(request))))
+    pub fn register(request: &Request, secret_names: SecretNames) -> Self {
+        RequestSecrets(Arc::new(Mutex::new(register_request(
+            request,
+            secret_names,
+        ))))
     }
 
     /// A scope with nothing registered yet.
@@ -101,9 +136,8 @@ impl RequestSecrets {
 }
 
 /// Registers the secrets a request carries: the ResponseURL's query, and every string under a
-/// property whose name is, or looks like a misspelling of, a secret one — in the new and the
-/// old properties.
-pub fn register_request(request: &Request) -> SecretScope {
+/// property `secret_names` calls secret — in the new and the old properties.
+pub fn register_request(request: &Request, secret_names: SecretNames) -> SecretScope {
     let mut scope = SecretScope::empty();
     if let Some((_, query)) = request.response_url.split_once('?') {
         scope.add(query);
@@ -118,7 +152,7 @@ pub fn register_request(request: &Request) -> SecretScope {
     {
         if let Value::Object(map) = properties {
             for (name, value) in map {
-                if looks_secret(name) {
+                if secret_names(name) {
                     collect_strings(value, &mut |secret| scope.add(secret));
                 }
             }
@@ -127,33 +161,11 @@ pub fn register_request(request: &Request) -> SecretScope {
     scope
 }
 
-/// Removes every secret-looking property (see [`register_request`]) from an object.
-pub fn strip_secret_properties(properties: &mut Value) {
+/// Removes every property `secret_names` calls secret from an object.
+pub fn strip_secret_properties(properties: &mut Value, secret_names: SecretNames) {
     if let Value::Object(map) = properties {
-        map.retain(|name, _| !looks_secret(name));
+        map.retain(|name, _| !secret_names(name));
     }
-}
-
-/// A property name that is a secret one, or close enough to be a misspelling of one. Known
-/// names of other properties (`PasswordParameterName`, `VerifyCredentials`) are not secret.
-fn looks_secret(name: &str) -> bool {
-    if RegistryCredentialsProperties::SECRET.contains(&name) {
-        return true;
-    }
-    let known_elsewhere = ResourceKind::ALL
-        .iter()
-        .any(|kind| kind.property_names().contains(&name))
-        || PROTOCOL_PROPERTIES.contains(&name);
-    if known_elsewhere {
-        return false;
-    }
-    let lowered = name.to_ascii_lowercase();
-    ["pass", "pwd", "user"]
-        .iter()
-        .any(|word| lowered.contains(word))
-        || RegistryCredentialsProperties::SECRET
-            .iter()
-            .any(|secret| strsim::damerau_levenshtein(&lowered, &secret.to_ascii_lowercase()) <= 3)
 }
 
 fn collect_strings(value: &Value, add: &mut impl FnMut(&str)) {
@@ -233,6 +245,7 @@ pub fn url_origin(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::properties::is_secret_property;
     use crate::protocol::RequestType;
     use crate::protocol::request::tests::sample_request;
     use serde_json::json;
@@ -242,7 +255,7 @@ mod tests {
         let mut request = sample_request(RequestType::Create);
         request.resource_properties =
             json!({"Username": "redact-test-user", "Password": "redact-test-pw-1"});
-        let scope = register_request(&request);
+        let scope = register_request(&request, is_secret_property);
         assert_eq!(
             redact("login redact-test-user with redact-test-pw-1"),
             "login *** with ***"
@@ -257,22 +270,11 @@ mod tests {
         request.resource_properties =
             json!({"Pasword": "redact-typo-pw", "UserNmae": "redact-typo-user"});
         request.old_resource_properties = Some(json!({"Password": "redact-old-pw"}));
-        let _scope = register_request(&request);
+        let _scope = register_request(&request, is_secret_property);
         assert_eq!(
             redact("redact-typo-pw redact-typo-user redact-old-pw"),
             "*** *** ***"
         );
-    }
-
-    #[test]
-    fn names_of_secrets_are_not_secret() {
-        assert!(!looks_secret("SecretArns"));
-        assert!(!looks_secret("SecretName"));
-        assert!(!looks_secret("PasswordParameterName"));
-        assert!(!looks_secret("VerifyCredentials"));
-        assert!(!looks_secret("ServiceToken"));
-        assert!(looks_secret("Password"));
-        assert!(looks_secret("Username"));
     }
 
     #[test]
@@ -288,7 +290,7 @@ mod tests {
     #[test]
     fn the_request_query_is_registered() {
         let request = sample_request(RequestType::Create);
-        let _scope = register_request(&request);
+        let _scope = register_request(&request, is_secret_property);
         assert!(!redact("sig deadbeef").contains("deadbeef"));
     }
 

@@ -139,13 +139,17 @@ impl Incoming {
     /// The payload that continues this request in a new invocation, without any secret
     /// property (the continuation travels through Lambda's event queue), carrying what this
     /// request has made so far.
-    pub fn continuation_payload(&self, made: Option<String>) -> Value {
+    pub fn continuation_payload(
+        &self,
+        made: Option<String>,
+        secret_names: super::redact::SecretNames,
+    ) -> Value {
         let mut next = self.clone();
         next.continuations += 1;
         next.made = made.or(next.made);
-        super::redact::strip_secret_properties(&mut next.request.resource_properties);
+        super::redact::strip_secret_properties(&mut next.request.resource_properties, secret_names);
         if let Some(old) = next.request.old_resource_properties.as_mut() {
-            super::redact::strip_secret_properties(old);
+            super::redact::strip_secret_properties(old, secret_names);
         }
         serde_json::json!({ CONTINUATION_KEY: next })
     }
@@ -428,7 +432,10 @@ pub(crate) mod tests {
             continuations: 2,
             made: None,
         };
-        let payload = incoming.continuation_payload(Some("arn:made".into()));
+        let payload = incoming.continuation_payload(
+            Some("arn:made".into()),
+            crate::properties::is_secret_property,
+        );
         assert!(
             !payload.to_string().contains("hunter2") && !payload.to_string().contains("typo-pw")
         );

@@ -11,12 +11,12 @@ use tokio::time::Instant;
 
 use super::Request;
 use super::redact::{redact, url_origin};
+use crate::text::{ELLIPSIS_BYTES, shorten_middle};
 
 /// CloudFormation rejects larger response bodies.
 pub const MAX_BODY_BYTES: usize = 4096;
 /// A Reason is shortened to this before Data is dropped.
 const MIN_REASON_BYTES: usize = 512;
-const ELLIPSIS: &str = " … ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -74,7 +74,7 @@ impl Response {
             if reason_len > MIN_REASON_BYTES || (data.is_empty() && reason_len > 0) {
                 let floor = if data.is_empty() { 0 } else { MIN_REASON_BYTES };
                 let target = reason_len
-                    .saturating_sub(excess + ELLIPSIS.len())
+                    .saturating_sub(excess + ELLIPSIS_BYTES)
                     .max(floor);
                 reason = reason.map(|text| shorten_middle(&text, target));
             } else if !data.is_empty() {
@@ -106,34 +106,6 @@ impl Response {
         response.data = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         serde_json::to_vec(&response).unwrap_or_default()
     }
-}
-
-/// `text` cut to at most `max_bytes`, keeping its head and tail around an ellipsis.
-pub fn shorten_middle(text: &str, max_bytes: usize) -> String {
-    if text.len() <= max_bytes {
-        return text.to_owned();
-    }
-    if max_bytes <= ELLIPSIS.len() {
-        return String::new();
-    }
-    let keep = max_bytes - ELLIPSIS.len();
-    let head_end = floor_char_boundary(text, keep * 2 / 3);
-    let tail_start = ceil_char_boundary(text, text.len() - (keep - head_end));
-    format!("{}{ELLIPSIS}{}", &text[..head_end], &text[tail_start..])
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
-}
-
-fn ceil_char_boundary(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index += 1;
-    }
-    index
 }
 
 /// Why a response could not be delivered.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::Tag as EcsTag;
 use ecs_private_auth::local::cloudformation::{LocalCloudFormation, StackRecord};
-use ecs_private_auth::naming::{TAG_CREATED_AT, TAG_LOGICAL_ID, TAG_STACK_ID};
+use ecs_private_auth::tags::{TAG_CREATED_AT, TAG_LOGICAL_ID, TAG_STACK_ID};
 use futures::StreamExt;
 use serde_json::json;
 use support::counting_proxy::CountingProxy;

@@ -106,9 +106,9 @@ impl Lab {
             .name(name)
             .secret_string(r#"{"username":"robot","password":"fixture-pw"}"#)
             .set_tags(Some(vec![
-                secret_tag(ecs_private_auth::naming::TAG_STACK_ID, STACK_ID),
+                secret_tag(ecs_private_auth::tags::TAG_STACK_ID, STACK_ID),
                 secret_tag(
-                    ecs_private_auth::naming::TAG_LOGICAL_ID,
+                    ecs_private_auth::tags::TAG_LOGICAL_ID,
                     "RegistryCredentials",
                 ),
             ]))
@@ -138,11 +138,8 @@ impl Lab {
             .path("/ecs-private-auth/")
             .assume_role_policy_document(trust)
             .permissions_boundary(&self.boundary_arn)
-            .tags(tag(ecs_private_auth::naming::TAG_STACK_ID, STACK_ID))
-            .tags(tag(
-                ecs_private_auth::naming::TAG_LOGICAL_ID,
-                "ExecutionRole",
-            ))
+            .tags(tag(ecs_private_auth::tags::TAG_STACK_ID, STACK_ID))
+            .tags(tag(ecs_private_auth::tags::TAG_LOGICAL_ID, "ExecutionRole"))
             .send()
             .await
             .expect("fixture role")

@@ -1,8 +1,8 @@
 //! nightly-cleanup: run by the EventBridge schedule; deletes what stacks using ecs-private-auth
 //! left behind, and stacks whose time to live is over. `{"dryRun": true}` plans and reports only.
 
-use ecs_private_auth::aws::load_config;
-use ecs_private_auth::cleanup::{Cleaner, CleanupClients, CleanupSettings};
+use ecs_private_auth::aws::{Clients, load_config};
+use ecs_private_auth::cleanup::{Cleaner, CleanupSettings};
 use ecs_private_auth::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let cleaner = Cleaner::new(
-        CleanupClients::new(&load_config().await),
+        Clients::new(&load_config().await),
         CleanupSettings::from_env(),
     );
     let cleaner = &cleaner;

@@ -8,19 +8,21 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
-use aws_sdk_secretsmanager::types::Tag as SecretTag;
 use aws_sdk_ssm::types::ParameterType;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::SliceContext;
-use super::common::{named_exactly, tag_changes};
+use super::common::named_exactly;
+use super::tag_sync::sync_secret;
+use super::{Deleted, ResourceContext};
 use crate::Error;
-use crate::naming::{generated_name, idempotency_token, is_ours, limits, managed_tags};
-use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString, Tag};
+use crate::aws::Clients;
+use crate::naming::{generated_name, idempotency_token, limits};
+use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString};
 use crate::protocol::{Outcome, Request};
 use crate::reach;
 use crate::registry::RegistryCheck;
+use crate::tags::{Tag, is_ours, managed_tags, secret_tags};
 
 const WHAT: &str = "Secrets Manager secret";
 /// Secrets Manager's default recovery window, used by a Delete whose properties cannot be read.
@@ -28,15 +30,15 @@ const DEFAULT_RECOVERY_DAYS: i64 = 7;
 
 /// Create, and Update both in place and by replacement: the secret this request names is
 /// adopted when it exists and is ours, made when it does not, and brought in line.
-pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     create_or_update(request, context).await
 }
 
-pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     create_or_update(request, context).await
 }
 
-async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+async fn create_or_update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = RegistryCredentialsProperties::parse(request.properties())?;
     if let PasswordSource::Parameter(name) = &props.password {
         reach::check_password_parameter(name, request, &context.settings)?;
@@ -67,7 +69,7 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     })
 }
 
-pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Deleted, Error> {
     let id = request.physical_id();
     match find_secret(&context.clients.secrets, id).await? {
         None => tracing::info!("secret already gone"),
@@ -85,10 +87,24 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
             delete_secret(&context.clients.secrets, id, recovery_window_days(request)).await?
         }
     }
-    Ok(Outcome::Done {
-        physical_resource_id: id.to_owned(),
-        data: BTreeMap::new(),
-    })
+    Ok(Deleted::Done)
+}
+
+/// For the cleanup: whether a tagged secret still exists and is not yet scheduled for deletion
+/// (whose recovery window a second delete must not cut short).
+pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+    Ok(find_secret(&clients.secrets, arn)
+        .await?
+        .is_some_and(|secret| secret.deleted_date().is_none()))
+}
+
+/// For the cleanup: deletes a leftover secret with a recovery window, never at once.
+pub async fn remove_leftover(
+    clients: &Clients,
+    arn: &str,
+    recovery_days: i64,
+) -> Result<(), Error> {
+    delete_secret(&clients.secrets, arn, recovery_days.max(7)).await
 }
 
 fn secret_name(request: &Request, props: &RegistryCredentialsProperties) -> String {
@@ -108,7 +124,7 @@ fn secret_value(username: &SecretString, password: &SecretString) -> SecretStrin
 /// The password, inline or read (decrypted) from the SSM SecureString parameter. A password read
 /// here is registered as a secret before anything else happens.
 async fn resolve_password(
-    context: &SliceContext,
+    context: &ResourceContext,
     source: &PasswordSource,
 ) -> Result<SecretString, Error> {
     let parameter_name = match source {
@@ -152,7 +168,7 @@ async fn resolve_password(
 
 async fn verify_with_registry(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &RegistryCredentialsProperties,
     password: &SecretString,
 ) -> Result<(), Error> {
@@ -210,7 +226,7 @@ pub async fn find_secret(
 
 async fn create_secret(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     props: &RegistryCredentialsProperties,
     value: &SecretString,
@@ -243,7 +259,7 @@ async fn create_secret(
 /// Restores a secret scheduled for deletion, and brings description, key, value and tags in line.
 async fn reconcile(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     secret: &DescribeSecretOutput,
     props: &RegistryCredentialsProperties,
     value: &SecretString,
@@ -304,26 +320,7 @@ async fn reconcile(
     let current_tags: Vec<Tag> = tag_pairs(secret)
         .map(|(key, value)| Tag::new(key, value))
         .collect();
-    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
-    if !to_set.is_empty() {
-        secrets
-            .tag_resource()
-            .secret_id(arn)
-            .set_tags(Some(secret_tags(&to_set)))
-            .send()
-            .await
-            .map_err(|err| Error::aws("tagging Secrets Manager secret", name, err))?;
-    }
-    if !to_remove.is_empty() {
-        secrets
-            .untag_resource()
-            .secret_id(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|err| Error::aws("untagging Secrets Manager secret", name, err))?;
-    }
-    Ok(())
+    sync_secret(secrets, arn, &current_tags, &props.tags).await
 }
 
 /// Deletes with the recovery window the properties give (0: at once, without recovery).
@@ -376,12 +373,6 @@ fn version_token(request: &Request, value: &SecretString) -> String {
         &request.request_id,
         &value_hash,
     ])
-}
-
-fn secret_tags(tags: &[Tag]) -> Vec<SecretTag> {
-    tags.iter()
-        .map(|tag| SecretTag::builder().key(&tag.key).value(&tag.value).build())
-        .collect()
 }
 
 fn tag_pairs(secret: &DescribeSecretOutput) -> impl Iterator<Item = (&str, &str)> {

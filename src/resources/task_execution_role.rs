@@ -6,32 +6,35 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::types::{Role, Tag as IamTag};
+use aws_sdk_iam::types::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::SliceContext;
-use super::common::{built, name_from_arn, named_exactly, tag_changes};
+use super::common::{name_of, named_exactly};
+use super::tag_sync::{iam_tags, sync_iam_role};
+use super::{Deleted, ResourceContext};
 use crate::Error;
-use crate::naming::{generated_name, is_ours, limits, managed_tags, stack_name};
-use crate::properties::{Tag, TaskExecutionRoleProperties};
-use crate::protocol::checks::stack_location;
+use crate::arn::Arn;
+use crate::aws::Clients;
+use crate::naming::{generated_name, limits, stack_name};
+use crate::properties::TaskExecutionRoleProperties;
 use crate::protocol::{Outcome, Request};
 use crate::reach;
+use crate::tags::{Tag, is_ours, managed_tags};
 
 const WHAT: &str = "IAM role";
 /// The inline policy this product writes and owns.
 pub const INLINE_POLICY_NAME: &str = "ecs-private-auth-registry-credentials";
 
-pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     create_or_update(request, context).await
 }
 
-pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     create_or_update(request, context).await
 }
 
-async fn create_or_update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+async fn create_or_update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = TaskExecutionRoleProperties::parse(request.properties())?;
     let boundary = permissions_boundary(context, &props)?;
     let secrets: Vec<(String, String)> = props
@@ -66,8 +69,8 @@ async fn create_or_update(request: &Request, context: &SliceContext) -> Result<O
     Ok(done(&role))
 }
 
-pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    let name = name_from_arn(request.physical_id());
+pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Deleted, Error> {
+    let name = name_of(request.physical_id());
     match find_role(&context.clients.iam, name).await? {
         None => tracing::info!(role = name, "role already gone"),
         Some(role) if !named_exactly(Some(role.arn()), request) => {}
@@ -79,10 +82,13 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
         }
         Some(_) => delete_role(&context.clients.iam, name).await?,
     }
-    Ok(Outcome::Done {
-        physical_resource_id: request.physical_id().to_owned(),
-        data: BTreeMap::new(),
-    })
+    Ok(Deleted::Done)
+}
+
+/// For the cleanup: deletes a leftover role, its policies first. IAM holds no deleted roles, so
+/// a role the Tagging API lists still exists.
+pub async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
+    delete_role(&clients.iam, name_of(arn)).await
 }
 
 fn role_name(request: &Request, props: &TaskExecutionRoleProperties) -> String {
@@ -123,7 +129,7 @@ fn fixed_name_path_error(name: &str) -> Error {
 /// `PermissionsBoundary` property cannot replace it (a stack must not widen its own roles), so a
 /// value other than the provider's is ignored with a warning.
 fn permissions_boundary<'a>(
-    context: &'a SliceContext,
+    context: &'a ResourceContext,
     props: &TaskExecutionRoleProperties,
 ) -> Result<&'a str, Error> {
     let boundary = context
@@ -152,12 +158,12 @@ fn permissions_boundary<'a>(
 /// the allow-list (`ALLOWED_MANAGED_POLICY_ARNS`, `{partition}` standing for the stack's).
 fn managed_policy_arns(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &TaskExecutionRoleProperties,
 ) -> Result<Vec<String>, Error> {
-    let partition = stack_location(&request.stack_id)
-        .map(|location| location.partition)
-        .unwrap_or_else(|| "aws".to_owned());
+    let partition = Arn::parse(&request.stack_id)
+        .map(|stack| stack.partition)
+        .unwrap_or_else(|_| "aws".to_owned());
     let allowed: Vec<String> = context
         .settings
         .allowed_managed_policy_arns
@@ -224,7 +230,7 @@ pub async fn find_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<R
 /// that nothing is left half-made.
 async fn create_role(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     props: &TaskExecutionRoleProperties,
     managed_policies: &[String],
@@ -272,7 +278,7 @@ async fn create_role(
 }
 
 async fn attach_policies(
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     props: &TaskExecutionRoleProperties,
     managed_policies: &[String],
@@ -293,7 +299,7 @@ async fn attach_policies(
 }
 
 async fn put_inline_policy(
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     props: &TaskExecutionRoleProperties,
 ) -> Result<(), Error> {
@@ -313,7 +319,7 @@ async fn put_inline_policy(
 /// Inline policy, managed policies, permissions boundary and user tags, changed where they
 /// differ.
 async fn reconcile(
-    context: &SliceContext,
+    context: &ResourceContext,
     role: &Role,
     props: &TaskExecutionRoleProperties,
     managed_policies: &[String],
@@ -363,28 +369,15 @@ async fn reconcile(
     let current_tags: Vec<Tag> = tag_pairs(role)
         .map(|(key, value)| Tag::new(key, value))
         .collect();
-    let (to_set, to_remove) = tag_changes(&current_tags, &props.tags);
-    if !to_set.is_empty() {
-        iam.tag_role()
-            .role_name(name)
-            .set_tags(Some(iam_tags(&to_set)?))
-            .send()
-            .await
-            .map_err(|err| Error::aws("tagging IAM role", name, err))?;
-    }
-    if !to_remove.is_empty() {
-        iam.untag_role()
-            .role_name(name)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|err| Error::aws("untagging IAM role", name, err))?;
-    }
+    sync_iam_role(iam, name, &current_tags, &props.tags).await?;
     Ok(())
 }
 
 /// The inline policy as IAM holds it (GetRolePolicy returns it URL-encoded), or None.
-async fn current_inline_policy(context: &SliceContext, name: &str) -> Result<Option<Value>, Error> {
+async fn current_inline_policy(
+    context: &ResourceContext,
+    name: &str,
+) -> Result<Option<Value>, Error> {
     match context
         .clients
         .iam
@@ -411,38 +404,30 @@ async fn current_inline_policy(context: &SliceContext, name: &str) -> Result<Opt
 }
 
 async fn attached_policy_arns(iam: &aws_sdk_iam::Client, name: &str) -> Result<Vec<String>, Error> {
-    let pages: Vec<_> = iam
+    let policies = iam
         .list_attached_role_policies()
         .role_name(name)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await;
-    pages
+        .try_collect()
+        .await
+        .map_err(|err| Error::aws("listing the managed policies of IAM role", name, err))?;
+    Ok(policies
         .into_iter()
-        .map(|item| {
-            item.map(|policy| policy.policy_arn().unwrap_or_default().to_owned())
-                .map_err(|err| Error::aws("listing the managed policies of IAM role", name, err))
-        })
-        .collect()
+        .filter_map(|policy| policy.policy_arn)
+        .collect())
 }
 
 async fn inline_policy_names(iam: &aws_sdk_iam::Client, name: &str) -> Result<Vec<String>, Error> {
-    let pages: Vec<_> = iam
-        .list_role_policies()
+    iam.list_role_policies()
         .role_name(name)
         .into_paginator()
         .items()
         .send()
-        .collect::<Vec<_>>()
-        .await;
-    pages
-        .into_iter()
-        .map(|item| {
-            item.map_err(|err| Error::aws("listing the inline policies of IAM role", name, err))
-        })
-        .collect()
+        .try_collect()
+        .await
+        .map_err(|err| Error::aws("listing the inline policies of IAM role", name, err))
 }
 
 /// Detaches and deletes every policy, then deletes the role. "Not found" at any step means that
@@ -511,17 +496,6 @@ fn done(role: &Role) -> Outcome {
             ("Name".to_owned(), role.role_name().to_owned()),
         ]),
     }
-}
-
-fn iam_tags(tags: &[Tag]) -> Result<Vec<IamTag>, Error> {
-    tags.iter()
-        .map(|tag| {
-            built(
-                "an IAM tag",
-                IamTag::builder().key(&tag.key).value(&tag.value).build(),
-            )
-        })
-        .collect()
 }
 
 fn tag_pairs(role: &Role) -> impl Iterator<Item = (&str, &str)> {

@@ -18,15 +18,16 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::SliceContext;
-use super::common::{ecs_tags, named_exactly, sync_ecs_tags};
+use super::common::{built, named_exactly};
+use super::tag_sync::sync_ecs;
+use super::{Deleted, ResourceContext};
 use crate::Error;
-use crate::naming::{TAG_LOGICAL_ID, TAG_STACK_ID, is_ours, managed_tags};
-use crate::properties::{
-    ContainerDefinition, CpuArchitecture, Protocol, Tag, TaskDefinitionProperties,
-};
+use crate::arn::Arn;
+use crate::aws::Clients;
+use crate::properties::{ContainerDefinition, CpuArchitecture, Protocol, TaskDefinitionProperties};
 use crate::protocol::{Outcome, Request};
 use crate::reach;
+use crate::tags::{TAG_LOGICAL_ID, TAG_STACK_ID, Tag, ecs_tags, is_ours, managed_tags};
 
 const WHAT: &str = "ECS task definition family";
 /// The tag holding a revision's content fingerprint.
@@ -40,7 +41,7 @@ pub struct Revision {
     pub tags: Vec<Tag>,
 }
 
-pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
     let revision = adopt_or_register(request, context, &props).await?;
@@ -49,7 +50,7 @@ pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome
 
 /// A Tags-only change is made in place on the current revision; anything else is a new revision
 /// (or an adopted one with the same content).
-pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
     let fingerprint = content_fingerprint(&props);
@@ -65,9 +66,8 @@ pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome
     Ok(done(&revision.definition))
 }
 
-pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    let arn = request.physical_id();
-    match find_revision(&context.clients.ecs, arn).await? {
+pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Deleted, Error> {
+    match find_revision(&context.clients.ecs, request.physical_id()).await? {
         None => tracing::info!("task definition revision already gone"),
         Some(revision) if !named_exactly(revision.definition.task_definition_arn(), request) => {}
         Some(revision) if !is_ours(pairs(&revision.tags), request) => {
@@ -77,16 +77,26 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
         }
         Some(revision) => delete_revision(&context.clients.ecs, &revision.definition).await?,
     }
-    Ok(Outcome::Done {
-        physical_resource_id: arn.to_owned(),
-        data: BTreeMap::new(),
-    })
+    Ok(Deleted::Done)
+}
+
+/// For the cleanup: whether a tagged revision still exists (not being deleted).
+pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+    Ok(find_revision(&clients.ecs, arn).await?.is_some())
+}
+
+/// For the cleanup: deregisters and deletes a leftover revision.
+pub async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
+    match find_revision(&clients.ecs, arn).await? {
+        Some(revision) => delete_revision(&clients.ecs, &revision.definition).await,
+        None => Ok(()),
+    }
 }
 
 /// The roles and secrets a revision names are the stack's own, or allow-listed.
 async fn check_reach(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &TaskDefinitionProperties,
 ) -> Result<(), Error> {
     reach::check_execution_role(context, request, &props.execution_role_arn).await?;
@@ -110,7 +120,7 @@ async fn check_reach(
 
 async fn adopt_or_register(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &TaskDefinitionProperties,
 ) -> Result<Revision, Error> {
     let fingerprint = content_fingerprint(props);
@@ -148,7 +158,7 @@ async fn adopt_or_register(
 
 async fn register(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &TaskDefinitionProperties,
     fingerprint: &str,
 ) -> Result<Revision, Error> {
@@ -179,7 +189,7 @@ async fn register(
                 .container_definitions
                 .iter()
                 .map(ecs_container)
-                .collect(),
+                .collect::<Result<_, _>>()?,
         ))
         .set_tags(Some(ecs_tags(&tags)))
         .send()
@@ -204,7 +214,7 @@ async fn register(
 
 /// User tags of a revision brought in line (the only change made in place).
 async fn retag(
-    context: &SliceContext,
+    context: &ResourceContext,
     revision: &Revision,
     props: &TaskDefinitionProperties,
 ) -> Result<(), Error> {
@@ -212,7 +222,7 @@ async fn retag(
         .definition
         .task_definition_arn()
         .unwrap_or_default();
-    sync_ecs_tags(
+    sync_ecs(
         &context.clients.ecs,
         arn,
         "ECS task definition",
@@ -257,7 +267,7 @@ pub async fn find_revision(
 }
 
 /// The family's newest ACTIVE revisions, newest first, with their tags.
-async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Revision>, Error> {
+async fn active_revisions(context: &ResourceContext, family: &str) -> Result<Vec<Revision>, Error> {
     let mut pages = context
         .clients
         .ecs
@@ -278,7 +288,10 @@ async fn active_revisions(context: &SliceContext, family: &str) -> Result<Vec<Re
     }
     let mut revisions = Vec::new();
     // family_prefix matches "web" and "web-api" alike: keep exactly this family.
-    for arn in arns.iter().filter(|arn| family_of(arn) == family) {
+    for arn in arns
+        .iter()
+        .filter(|arn| family_of(arn).as_deref() == Some(family))
+    {
         if let Some(revision) = find_revision(&context.clients.ecs, arn).await? {
             revisions.push(revision);
         }
@@ -355,17 +368,37 @@ pub fn content_fingerprint(props: &TaskDefinitionProperties) -> String {
         .collect()
 }
 
-fn ecs_container(container: &ContainerDefinition) -> EcsContainer {
-    EcsContainer::builder()
+fn ecs_container(container: &ContainerDefinition) -> Result<EcsContainer, Error> {
+    let repository_credentials = container
+        .credentials_parameter
+        .as_ref()
+        .map(|parameter| {
+            built(
+                "repository credentials",
+                RepositoryCredentials::builder()
+                    .credentials_parameter(parameter)
+                    .build(),
+            )
+        })
+        .transpose()?;
+    let log_configuration = container
+        .log_configuration
+        .as_ref()
+        .map(|log| {
+            built(
+                "a log configuration",
+                EcsLogConfiguration::builder()
+                    .log_driver(LogDriver::from(log.log_driver.as_str()))
+                    .set_options(Some(log.options.clone().into_iter().collect()))
+                    .build(),
+            )
+        })
+        .transpose()?;
+    Ok(EcsContainer::builder()
         .name(&container.name)
         .image(&container.image)
         .set_essential(container.essential)
-        .set_repository_credentials(container.credentials_parameter.as_ref().map(|parameter| {
-            RepositoryCredentials::builder()
-                .credentials_parameter(parameter)
-                .build()
-                .unwrap_or_else(|_| unreachable!("credentials_parameter is set"))
-        }))
+        .set_repository_credentials(repository_credentials)
         .set_port_mappings(Some(
             container
                 .port_mappings
@@ -395,14 +428,8 @@ fn ecs_container(container: &ContainerDefinition) -> EcsContainer {
         ))
         .set_command((!container.command.is_empty()).then(|| container.command.clone()))
         .set_entry_point((!container.entry_point.is_empty()).then(|| container.entry_point.clone()))
-        .set_log_configuration(container.log_configuration.as_ref().and_then(|log| {
-            EcsLogConfiguration::builder()
-                .log_driver(LogDriver::from(log.log_driver.as_str()))
-                .set_options(Some(log.options.clone().into_iter().collect()))
-                .build()
-                .ok()
-        }))
-        .build()
+        .set_log_configuration(log_configuration)
+        .build())
 }
 
 fn done(definition: &TaskDefinition) -> Outcome {
@@ -428,11 +455,15 @@ fn is_active(definition: &TaskDefinition) -> bool {
 }
 
 /// `arn:aws:ecs:…:task-definition/web:3` → `web`.
-fn family_of(arn: &str) -> &str {
-    let revision = arn.rsplit('/').next().unwrap_or(arn);
-    revision
-        .rsplit_once(':')
-        .map_or(revision, |(family, _)| family)
+fn family_of(arn: &str) -> Option<String> {
+    let arn = Arn::parse(arn).ok()?;
+    let revision = arn.resource.strip_prefix("task-definition/")?;
+    Some(
+        revision
+            .rsplit_once(':')
+            .map_or(revision, |(family, _)| family)
+            .to_owned(),
+    )
 }
 
 fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
@@ -474,8 +505,9 @@ mod tests {
     #[test]
     fn families_come_from_revision_arns() {
         assert_eq!(
-            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12"),
-            "web-api"
+            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12").as_deref(),
+            Some("web-api")
         );
+        assert_eq!(family_of("web-api:12"), None);
     }
 }

@@ -15,22 +15,22 @@ use aws_sdk_ecs::types::{
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::SliceContext;
-use super::common::{
-    built, ecs_tag_pairs, ecs_tags, name_from_arn, named_exactly, retry_until, sync_ecs_tags,
-    tags_from_ecs,
-};
+use super::common::{built, name_of, named_exactly};
+use super::tag_sync::sync_ecs;
+use super::{Deleted, ResourceContext};
 use crate::Error;
-use crate::naming::{generated_name, is_ours, limits, managed_tags};
+use crate::aws::Clients;
+use crate::naming::{generated_name, limits};
 use crate::properties::{CapacityProvider, ClusterProperties};
 use crate::protocol::{Outcome, Request};
+use crate::tags::{ecs_pairs, ecs_tags, from_ecs, is_ours, managed_tags};
+use crate::wait::{Backoff, retry_until};
 
 const WHAT: &str = "ECS cluster";
 /// Pauses between Delete attempts while the cluster still holds services or tasks.
-const DRAIN_FIRST_PAUSE: Duration = Duration::from_secs(2);
-const DRAIN_MAX_PAUSE: Duration = Duration::from_secs(15);
+const DRAINING: Backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(15));
 
-pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = ClusterProperties::parse(request.properties())?;
     let cluster = ensure_cluster(request, context, &props).await?;
     Ok(done(&cluster))
@@ -38,18 +38,18 @@ pub async fn create(request: &Request, context: &SliceContext) -> Result<Outcome
 
 /// In place when the name stays; otherwise a new cluster, and CloudFormation's Delete of the
 /// old id removes the old one.
-pub async fn update(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
+pub async fn update(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = ClusterProperties::parse(request.properties())?;
     let cluster = ensure_cluster(request, context, &props).await?;
     Ok(done(&cluster))
 }
 
-pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome, Error> {
-    let name = name_from_arn(request.physical_id());
+pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Deleted, Error> {
+    let name = name_of(request.physical_id());
     match find_cluster(&context.clients.ecs, name).await? {
         None => tracing::info!(cluster = name, "cluster already gone"),
         Some(cluster) if !named_exactly(cluster.cluster_arn(), request) => {}
-        Some(cluster) if !is_ours(ecs_tag_pairs(cluster.tags()), request) => {
+        Some(cluster) if !is_ours(ecs_pairs(cluster.tags()), request) => {
             tracing::warn!(
                 cluster = name,
                 "cluster is not ours (its tags name another stack resource): left untouched"
@@ -59,23 +59,30 @@ pub async fn delete(request: &Request, context: &SliceContext) -> Result<Outcome
             delete_when_drained(&context.clients.ecs, name, context.deadline.answer_by()).await?
         }
     }
-    Ok(Outcome::Done {
-        physical_resource_id: request.physical_id().to_owned(),
-        data: BTreeMap::new(),
-    })
+    Ok(Deleted::Done)
+}
+
+/// For the cleanup: whether a tagged cluster still exists (not INACTIVE).
+pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+    Ok(find_cluster(&clients.ecs, arn).await?.is_some())
+}
+
+/// For the cleanup: deletes a leftover cluster, retried while it drains, until `until`.
+pub async fn remove_leftover(clients: &Clients, arn: &str, until: Instant) -> Result<(), Error> {
+    delete_when_drained(&clients.ecs, name_of(arn), until).await
 }
 
 /// The cluster this request wants, adopted when it exists and is ours, made when it does not,
 /// and brought in line with the properties.
 async fn ensure_cluster(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     props: &ClusterProperties,
 ) -> Result<Cluster, Error> {
     let name = cluster_name(request, props);
     match find_cluster(&context.clients.ecs, &name).await? {
         None => create_cluster(request, context, &name, props).await,
-        Some(existing) if is_ours(ecs_tag_pairs(existing.tags()), request) => {
+        Some(existing) if is_ours(ecs_pairs(existing.tags()), request) => {
             tracing::info!(cluster = %name, "cluster exists and is ours: adopting it");
             reconcile(context, &name, &existing, props).await?;
             Ok(existing)
@@ -97,7 +104,7 @@ fn cluster_name(request: &Request, props: &ClusterProperties) -> String {
 
 async fn create_cluster(
     request: &Request,
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     props: &ClusterProperties,
 ) -> Result<Cluster, Error> {
@@ -133,7 +140,7 @@ async fn create_cluster(
 /// Settings, capacity providers and user tags of an existing cluster, changed only where they
 /// differ.
 async fn reconcile(
-    context: &SliceContext,
+    context: &ResourceContext,
     name: &str,
     cluster: &Cluster,
     props: &ClusterProperties,
@@ -169,7 +176,7 @@ async fn reconcile(
             .map_err(|err| Error::aws("updating ECS cluster capacity providers", name, err))?;
     }
     let arn = cluster.cluster_arn().unwrap_or(name);
-    sync_ecs_tags(ecs, arn, WHAT, &tags_from_ecs(cluster.tags()), &props.tags).await
+    sync_ecs(ecs, arn, WHAT, &from_ecs(cluster.tags()), &props.tags).await
 }
 
 /// The one place that decides whether a cluster exists: a `MISSING` failure or an `INACTIVE`
@@ -197,13 +204,9 @@ pub async fn delete_when_drained(
     name: &str,
     give_up_at: Instant,
 ) -> Result<(), Error> {
-    let deleted = retry_until(
-        give_up_at,
-        DRAIN_FIRST_PAUSE,
-        DRAIN_MAX_PAUSE,
-        still_draining,
-        || ecs.delete_cluster().cluster(name).send(),
-    )
+    let deleted = retry_until(give_up_at, DRAINING, still_draining, || {
+        ecs.delete_cluster().cluster(name).send()
+    })
     .await;
     match deleted {
         Ok(_) => {

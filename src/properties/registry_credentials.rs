@@ -1,38 +1,9 @@
 //! `Custom::RegistryCredentials` properties.
 
-use std::fmt;
-
 use serde_json::Value;
 
 use super::{PropertyError, Props, Tag, parse_tags};
-
-/// A string that must never be shown: `Debug` and `Display` print a placeholder.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretString(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it (the secret value, a registry
-    /// login). Keep it out of every message.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretString(***)")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::protocol::redact::SecretString;
 
 /// Where the registry password comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
