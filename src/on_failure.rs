@@ -5,6 +5,7 @@
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+use crate::arn::Arn;
 use crate::properties::is_secret_property;
 use crate::protocol::guard::{Progress, failure_physical_id};
 use crate::protocol::pipeline::{Pipeline, Work};
@@ -30,13 +31,13 @@ impl FailedInvocation {
     pub fn from_record(record: &Value) -> Self {
         let context = &record["requestContext"];
         let function_arn = context["functionArn"].as_str().unwrap_or_default();
-        let function = function_arn
-            .split(":function:")
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .filter(|name| !name.is_empty())
-            .unwrap_or("the provider function")
-            .to_owned();
+        let function = Arn::parse(function_arn)
+            .ok()
+            .and_then(|arn| {
+                let name = arn.resource.strip_prefix("function:")?.split(':').next()?;
+                (!name.is_empty()).then(|| name.to_owned())
+            })
+            .unwrap_or_else(|| "the provider function".to_owned());
         FailedInvocation {
             function,
             condition: context["condition"]
@@ -113,7 +114,11 @@ impl Work for FailureWork {
         _deadline: Deadline,
     ) -> Option<Response> {
         let failed = &self.failed;
-        tracing::warn!(function = %failed.function, condition = %failed.condition, "answering FAILED for a failed invocation");
+        tracing::warn!(
+            function = %failed.function,
+            condition = %failed.condition,
+            "answering FAILED for a failed invocation",
+        );
         // A continued Create that crashed answers with what it made, for the Delete to remove.
         let made = Progress::resuming(incoming.made.clone());
         Some(Response::failed(

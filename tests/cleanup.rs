@@ -22,6 +22,7 @@ const GONE_TEMPLATE: &str = r#"{"Resources": {"Cluster": {"Type": "Custom::Farga
   "Service": {"Type": "Custom::FargateService"}, "TaskDefinition": {"Type": "Custom::TaskDefinition"},
   "ExecutionRole": {"Type": "Custom::TaskExecutionRole"}, "Credentials": {"Type": "Custom::RegistryCredentials"},
   "Kept": {"Type": "Custom::RegistryCredentials"}}}"#;
+const READ_SECRET_X: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}]}"#;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 struct World {
@@ -225,7 +226,13 @@ impl World {
             .send()
             .await
             .unwrap();
-        iam.put_role_policy().role_name("gone-exec").policy_name("ecs-private-auth-registry-credentials").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}]}"#).send().await.unwrap();
+        iam.put_role_policy()
+            .role_name("gone-exec")
+            .policy_name("ecs-private-auth-registry-credentials")
+            .policy_document(READ_SECRET_X)
+            .send()
+            .await
+            .unwrap();
         iam.attach_role_policy()
             .role_name("gone-exec")
             .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
@@ -309,7 +316,14 @@ impl World {
     }
 
     async fn secret_alive(&self, name: &str) -> bool {
-        matches!(self.clients.secrets.describe_secret().secret_id(name).send().await, Ok(s) if s.deleted_date().is_none())
+        let described = self
+            .clients
+            .secrets
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await;
+        matches!(described, Ok(secret) if secret.deleted_date().is_none())
     }
 
     async fn role_exists(&self, name: &str) -> bool {

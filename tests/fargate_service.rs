@@ -109,7 +109,11 @@ async fn create_update_and_delete_a_service() {
     );
     assert_eq!(vpc.assign_public_ip().unwrap().as_str(), "DISABLED");
     assert!(service.tags().iter().any(|t| t.key() == Some("team")));
-    assert!(service.tags().iter().any(|t| t.key() == Some("ecs-private-auth:logical-id") && t.value() == Some("Service")));
+    let logical_id = service
+        .tags()
+        .iter()
+        .find(|tag| tag.key() == Some(ecs_private_auth::tags::TAG_LOGICAL_ID));
+    assert_eq!(logical_id.and_then(|tag| tag.value()), Some("Service"));
 
     let scaled =
         stack.props(json!({"DesiredCount": "2", "Tags": [{"Key": "team", "Value": "platform"}]}));

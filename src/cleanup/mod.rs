@@ -210,10 +210,18 @@ async fn act_on(
     }
     if settings.dry_run {
         for decision in &plan.delete {
-            tracing::info!(arn = %decision.resource.arn, reason = %decision.reason, "would delete (dry run)");
+            tracing::info!(
+                arn = %decision.resource.arn,
+                reason = %decision.reason,
+                "would delete (dry run)",
+            );
         }
         for decision in &plan.delete_stacks {
-            tracing::info!(stack = %decision.stack_id, reason = %decision.reason, "would delete stack (dry run)");
+            tracing::info!(
+                stack = %decision.stack_id,
+                reason = %decision.reason,
+                "would delete stack (dry run)",
+            );
         }
     } else if plan.deletions() > settings.max_deletions {
         let reason = format!(
@@ -266,7 +274,11 @@ async fn execute(
         .unwrap_or_else(|_| Err(timed_out(STACK_DELETE_BUDGET)));
         match deleted {
             Ok(()) => {
-                tracing::info!(stack = %decision.stack_id, reason = %decision.reason, "stack deletion started");
+                tracing::info!(
+                    stack = %decision.stack_id,
+                    reason = %decision.reason,
+                    "stack deletion started",
+                );
                 report.stacks_deleted.push(decision.clone());
             }
             Err(err) => {
@@ -306,7 +318,11 @@ async fn execute(
             match outcome {
                 None => report.not_reached.push(not_started(&decision.resource.arn)),
                 Some(Ok(())) => {
-                    tracing::info!(arn = %decision.resource.arn, reason = %decision.reason, "deleted");
+                    tracing::info!(
+                        arn = %decision.resource.arn,
+                        reason = %decision.reason,
+                        "deleted",
+                    );
                     report.deleted.push(decision);
                 }
                 Some(Err(err)) => {

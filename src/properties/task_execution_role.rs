@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{PropertyError, Props, Tag, parse_tags};
+use crate::arn::Arn;
 
 /// The path roles are created under unless `Path` says otherwise.
 pub const DEFAULT_ROLE_PATH: &str = "/ecs-private-auth/";
@@ -111,15 +112,11 @@ pub(crate) fn check_arn(
     service: &str,
     resource_prefix: &str,
 ) -> Result<(), PropertyError> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == service
-        && parts[5].starts_with(resource_prefix)
-        && parts[5].len() > resource_prefix.len()
-        && !arn.contains('*')
-        && !arn.contains('?');
+    let valid = Arn::parse(arn).is_ok_and(|parsed| {
+        parsed.service == service
+            && parsed.resource.len() > resource_prefix.len()
+            && parsed.resource.starts_with(resource_prefix)
+    }) && !arn.contains(['*', '?']);
     if valid {
         Ok(())
     } else {

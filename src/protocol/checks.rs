@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::Request;
+use crate::arn::Arn;
 
 /// The partition, region and account a function runs in, from its invoked ARN
 /// (`arn:aws:lambda:us-east-1:123456789012:function:name[:alias]`).
@@ -16,15 +17,12 @@ pub struct FunctionIdentity {
 
 impl FunctionIdentity {
     pub fn from_function_arn(arn: &str) -> Option<Self> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        if parts.len() < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" {
-            return None;
-        }
-        Some(FunctionIdentity {
-            partition: parts[1].to_owned(),
-            region: parts[3].to_owned(),
-            account: parts[4].to_owned(),
-        })
+        let arn = Arn::parse(arn).ok()?;
+        let named = arn
+            .resource
+            .strip_prefix("function:")
+            .is_some_and(|name| !name.is_empty());
+        (arn.service == "lambda" && named).then(|| arn.location())
     }
 }
 
@@ -46,21 +44,9 @@ pub enum Rejection {
 /// The stack's partition, region and account, from
 /// `arn:aws:cloudformation:us-east-1:123456789012:stack/name/uuid`.
 pub fn stack_location(stack_id: &str) -> Option<FunctionIdentity> {
-    let parts: Vec<&str> = stack_id.splitn(6, ':').collect();
-    if parts.len() != 6
-        || parts[0] != "arn"
-        || parts[2] != "cloudformation"
-        || !parts[5].starts_with("stack/")
-        || parts[3].is_empty()
-        || parts[4].is_empty()
-    {
-        return None;
-    }
-    Some(FunctionIdentity {
-        partition: parts[1].to_owned(),
-        region: parts[3].to_owned(),
-        account: parts[4].to_owned(),
-    })
+    let arn = Arn::parse(stack_id).ok()?;
+    let is_stack = arn.service == "cloudformation" && arn.resource.starts_with("stack/");
+    (is_stack && !arn.region.is_empty() && !arn.account.is_empty()).then(|| arn.location())
 }
 
 /// Checks a request against the function's own identity and the allowed response prefixes.

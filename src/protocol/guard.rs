@@ -200,7 +200,10 @@ where
             } else {
                 "the work was cancelled".to_owned()
             };
-            tracing::error!(detail = %super::redact::redact(&detail), "handler panicked: answering FAILED");
+            tracing::error!(
+                detail = %super::redact::redact(&detail),
+                "handler panicked: answering FAILED",
+            );
             Some(Response::failed(
                 failure_physical_id(request, progress),
                 format!(

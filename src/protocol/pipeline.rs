@@ -211,7 +211,11 @@ impl Pipeline {
             .await
         {
             Ok(_) => {
-                tracing::info!(status, PhysicalResourceId = %response.physical_resource_id, "answered");
+                tracing::info!(
+                    status,
+                    PhysicalResourceId = %response.physical_resource_id,
+                    "answered",
+                );
                 Handled::Answered {
                     logical_resource_id: request.logical_resource_id.clone(),
                     request_type: request.request_type,

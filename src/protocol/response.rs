@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::Request;
 use super::redact::{redact, url_origin};
 use crate::text::{ELLIPSIS_BYTES, shorten_middle};
+use crate::wait::{Backoff, retry_until};
 
 /// CloudFormation rejects larger response bodies.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -125,12 +126,22 @@ pub enum SendError {
     },
 }
 
+impl SendError {
+    fn attempts(&self) -> u32 {
+        match self {
+            SendError::Rejected { attempts, .. } | SendError::Unreachable { attempts, .. } => {
+                *attempts
+            }
+        }
+    }
+}
+
 /// Sends responses; built once per function and shared.
 #[derive(Debug, Clone)]
 pub struct ResponseSender {
     client: reqwest::Client,
     attempts: u32,
-    first_backoff: Duration,
+    backoff: Backoff,
     attempt_timeout: Duration,
 }
 
@@ -152,7 +163,7 @@ impl ResponseSender {
         ResponseSender {
             client,
             attempts: Self::ATTEMPTS,
-            first_backoff: Duration::from_millis(200),
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(2)),
             attempt_timeout: Duration::from_secs(8),
         }
     }
@@ -161,62 +172,83 @@ impl ResponseSender {
     /// `deadline`. The last error is returned; it never contains the URL's query.
     pub async fn put(&self, url: &str, body: Vec<u8>, deadline: Instant) -> Result<u32, SendError> {
         let origin = url_origin(url);
-        let mut backoff = self.first_backoff;
-        let mut last_error = SendError::Unreachable {
-            origin: origin.clone(),
-            attempts: 0,
-            cause: "no time left before the deadline".into(),
-        };
-        for attempt in 1..=self.attempts {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                break;
+        if deadline <= Instant::now() {
+            return Err(SendError::Unreachable {
+                origin,
+                attempts: 0,
+                cause: "no time left before the deadline".into(),
+            });
+        }
+        let mut attempt = 0;
+        retry_until(
+            deadline,
+            self.backoff,
+            |err: &SendError| err.attempts() < self.attempts,
+            || {
+                attempt += 1;
+                self.put_once(url, &body, &origin, attempt, deadline)
+            },
+        )
+        .await
+    }
+
+    async fn put_once(
+        &self,
+        url: &str,
+        body: &[u8],
+        origin: &str,
+        attempt: u32,
+        deadline: Instant,
+    ) -> Result<u32, SendError> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let sent = self
+            .client
+            .put(url)
+            // CloudFormation's pre-signed URL is signed for an empty Content-Type.
+            .header(reqwest::header::CONTENT_TYPE, "")
+            .header(reqwest::header::CONTENT_LENGTH, body.len())
+            .body(body.to_vec())
+            .timeout(self.attempt_timeout.min(remaining))
+            .send()
+            .await;
+        match sent {
+            Ok(answer) if answer.status().is_success() => {
+                tracing::info!(
+                    attempt,
+                    status = answer.status().as_u16(),
+                    "response delivered"
+                );
+                Ok(attempt)
             }
-            let sent = self
-                .client
-                .put(url)
-                // CloudFormation's pre-signed URL is signed for an empty Content-Type.
-                .header(reqwest::header::CONTENT_TYPE, "")
-                .header(reqwest::header::CONTENT_LENGTH, body.len())
-                .body(body.clone())
-                .timeout(self.attempt_timeout.min(remaining))
-                .send()
-                .await;
-            match sent {
-                Ok(answer) if answer.status().is_success() => {
-                    tracing::info!(
-                        attempt,
-                        status = answer.status().as_u16(),
-                        "response delivered"
-                    );
-                    return Ok(attempt);
-                }
-                Ok(answer) => {
-                    let status = answer.status().as_u16();
-                    tracing::warn!(attempt, status, origin = %origin, "ResponseURL refused the response");
-                    last_error = SendError::Rejected {
-                        origin: origin.clone(),
-                        status,
-                        attempts: attempt,
-                    };
-                }
-                Err(err) => {
-                    let cause = redact(&err.without_url().to_string());
-                    tracing::warn!(attempt, cause = %cause, origin = %origin, "response PUT failed");
-                    last_error = SendError::Unreachable {
-                        origin: origin.clone(),
-                        attempts: attempt,
-                        cause,
-                    };
-                }
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                tracing::warn!(
+                    attempt,
+                    status,
+                    origin = %origin,
+                    "ResponseURL refused the response",
+                );
+                Err(SendError::Rejected {
+                    origin: origin.to_owned(),
+                    status,
+                    attempts: attempt,
+                })
             }
-            if attempt < self.attempts {
-                let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
-                tokio::time::sleep(pause).await;
-                backoff *= 2;
+            Err(err) => {
+                let cause = redact(&err.without_url().to_string());
+                tracing::warn!(
+                    attempt,
+                    cause = %cause,
+                    origin = %origin,
+                    "response PUT failed",
+                );
+                Err(SendError::Unreachable {
+                    origin: origin.to_owned(),
+                    attempts: attempt,
+                    cause,
+                })
             }
         }
-        Err(last_error)
     }
 }
 

@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{CpuArchitecture, LaunchType, PropagateTags, Service, Se
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::common::named_exactly;
+use super::common::{name_of, named_exactly};
 use super::tag_sync::sync_ecs;
 use super::{Deleted, ResourceContext};
 use crate::Error;
@@ -107,7 +107,10 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
         None => tracing::info!(service = %name, "service already gone"),
         Some(service) if !named_exactly(service.service_arn(), request) => {}
         Some(service) if !is_ours(ecs_pairs(service.tags()), request) => {
-            tracing::warn!(service = %name, "service is not ours (its tags name another stack resource): left untouched");
+            tracing::warn!(
+                service = %name,
+                "service is not ours (its tags name another stack resource): left untouched",
+            );
         }
         Some(service) => {
             if service.status() == Some("ACTIVE") {
@@ -180,7 +183,7 @@ fn cluster_and_name(id: &str) -> Option<(String, String)> {
 }
 
 fn cluster_short_name(cluster: &str) -> &str {
-    cluster.rsplit('/').next().unwrap_or(cluster)
+    name_of(cluster)
 }
 
 /// Fargate Spot has no ARM64 capacity: such a service would never start a task.
@@ -361,7 +364,11 @@ pub async fn stop_service(
         .await
     {
         // Deleting with force stops the tasks too; scaling first only makes it gentler.
-        tracing::warn!(service = name, error = %crate::aws::describe_error(&err), "could not scale to 0 before deleting");
+        tracing::warn!(
+            service = name,
+            error = %crate::aws::describe_error(&err),
+            "could not scale to 0 before deleting",
+        );
     }
     match ecs
         .delete_service()
@@ -420,7 +427,11 @@ async fn undo_replacement(
             );
         }
         Err(err) => {
-            tracing::error!(service = name, error = %err, "could not delete the service this failed request made; the Delete that follows will")
+            tracing::error!(
+                service = name,
+                error = %err,
+                "could not delete the service this failed request made; the Delete that follows will",
+            )
         }
     }
 }

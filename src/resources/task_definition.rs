@@ -9,25 +9,26 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition as EcsContainer, CpuArchitecture as EcsCpuArchitecture,
-    KeyValuePair, LogConfiguration as EcsLogConfiguration, LogDriver, NetworkMode, OsFamily,
-    PortMapping as EcsPortMapping, RepositoryCredentials, RuntimePlatform, SortOrder,
-    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Compatibility, CpuArchitecture as EcsCpuArchitecture, NetworkMode, OsFamily, RuntimePlatform,
+    SortOrder, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
-use serde_json::json;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::common::{built, named_exactly};
+use super::common::named_exactly;
 use super::tag_sync::sync_ecs;
 use super::{Deleted, ResourceContext};
 use crate::Error;
 use crate::arn::Arn;
 use crate::aws::Clients;
-use crate::properties::{ContainerDefinition, CpuArchitecture, Protocol, TaskDefinitionProperties};
+use crate::properties::{CpuArchitecture, TaskDefinitionProperties};
 use crate::protocol::{Outcome, Request};
 use crate::reach;
+
+mod content;
+
 use crate::tags::{TAG_LOGICAL_ID, TAG_STACK_ID, Tag, ecs_tags, is_ours, managed_tags};
+pub use content::content_fingerprint;
+use content::ecs_container;
 
 const WHAT: &str = "ECS task definition family";
 /// The tag holding a revision's content fingerprint.
@@ -333,105 +334,6 @@ pub async fn delete_revision(
     Ok(())
 }
 
-/// A stable fingerprint of everything that makes a revision (all but Tags).
-pub fn content_fingerprint(props: &TaskDefinitionProperties) -> String {
-    let containers: Vec<_> = props
-        .container_definitions
-        .iter()
-        .map(|container| {
-            json!({
-                "name": container.name,
-                "image": container.image,
-                "credentials": container.credentials_parameter,
-                "essential": container.essential,
-                "ports": container.port_mappings.iter().map(|p| json!([p.container_port, p.protocol.as_str()])).collect::<Vec<_>>(),
-                "environment": container.environment.iter().map(|kv| json!([kv.name, kv.value])).collect::<Vec<_>>(),
-                "command": container.command,
-                "entryPoint": container.entry_point,
-                "log": container.log_configuration.as_ref().map(|log| json!([log.log_driver, log.options])),
-            })
-        })
-        .collect();
-    let content = json!({
-        "family": props.family,
-        "cpu": props.cpu,
-        "memory": props.memory,
-        "executionRoleArn": props.execution_role_arn,
-        "taskRoleArn": props.task_role_arn,
-        "cpuArchitecture": props.cpu_architecture.as_str(),
-        "containers": containers,
-    });
-    Sha256::digest(content.to_string().as_bytes())
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-fn ecs_container(container: &ContainerDefinition) -> Result<EcsContainer, Error> {
-    let repository_credentials = container
-        .credentials_parameter
-        .as_ref()
-        .map(|parameter| {
-            built(
-                "repository credentials",
-                RepositoryCredentials::builder()
-                    .credentials_parameter(parameter)
-                    .build(),
-            )
-        })
-        .transpose()?;
-    let log_configuration = container
-        .log_configuration
-        .as_ref()
-        .map(|log| {
-            built(
-                "a log configuration",
-                EcsLogConfiguration::builder()
-                    .log_driver(LogDriver::from(log.log_driver.as_str()))
-                    .set_options(Some(log.options.clone().into_iter().collect()))
-                    .build(),
-            )
-        })
-        .transpose()?;
-    Ok(EcsContainer::builder()
-        .name(&container.name)
-        .image(&container.image)
-        .set_essential(container.essential)
-        .set_repository_credentials(repository_credentials)
-        .set_port_mappings(Some(
-            container
-                .port_mappings
-                .iter()
-                .map(|mapping| {
-                    EcsPortMapping::builder()
-                        .container_port(i32::from(mapping.container_port))
-                        .protocol(match mapping.protocol {
-                            Protocol::Tcp => TransportProtocol::Tcp,
-                            Protocol::Udp => TransportProtocol::Udp,
-                        })
-                        .build()
-                })
-                .collect(),
-        ))
-        .set_environment(Some(
-            container
-                .environment
-                .iter()
-                .map(|pair| {
-                    KeyValuePair::builder()
-                        .name(&pair.name)
-                        .value(&pair.value)
-                        .build()
-                })
-                .collect(),
-        ))
-        .set_command((!container.command.is_empty()).then(|| container.command.clone()))
-        .set_entry_point((!container.entry_point.is_empty()).then(|| container.entry_point.clone()))
-        .set_log_configuration(log_configuration)
-        .build())
-}
-
 fn done(definition: &TaskDefinition) -> Outcome {
     let arn = definition
         .task_definition_arn()
@@ -479,35 +381,4 @@ fn pairs(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn props(image: &str, tags: serde_json::Value) -> TaskDefinitionProperties {
-        TaskDefinitionProperties::parse(&json!({
-            "Family": "web",
-            "ExecutionRoleArn": "arn:aws:iam::123456789012:role/ecs-private-auth/exec",
-            "ContainerDefinitions": [{"Name": "app", "Image": image}],
-            "Tags": tags,
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn tags_do_not_change_the_fingerprint_but_content_does() {
-        let base = content_fingerprint(&props("app:1", json!([])));
-        assert_eq!(
-            base,
-            content_fingerprint(&props("app:1", json!([{"Key": "team", "Value": "a"}])))
-        );
-        assert_ne!(base, content_fingerprint(&props("app:2", json!([]))));
-    }
-
-    #[test]
-    fn families_come_from_revision_arns() {
-        assert_eq!(
-            family_of("arn:aws:ecs:us-east-1:123456789012:task-definition/web-api:12").as_deref(),
-            Some("web-api")
-        );
-        assert_eq!(family_of("web-api:12"), None);
-    }
-}
+mod tests;

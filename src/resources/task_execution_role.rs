@@ -7,20 +7,24 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Role;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::common::{name_of, named_exactly};
 use super::tag_sync::{iam_tags, sync_iam_role};
 use super::{Deleted, ResourceContext};
 use crate::Error;
-use crate::arn::Arn;
 use crate::aws::Clients;
 use crate::naming::{generated_name, limits, stack_name};
 use crate::properties::TaskExecutionRoleProperties;
 use crate::protocol::{Outcome, Request};
 use crate::reach;
+
+mod policies;
+
 use crate::tags::{Tag, is_ours, managed_tags};
+pub use policies::inline_policy;
+use policies::{managed_policy_arns, permissions_boundary, trust_policy};
 
 const WHAT: &str = "IAM role";
 /// The inline policy this product writes and owns.
@@ -125,98 +129,6 @@ fn fixed_name_path_error(name: &str) -> Error {
     ))
 }
 
-/// The boundary every role this provider makes carries, from the template. The deprecated
-/// `PermissionsBoundary` property cannot replace it (a stack must not widen its own roles), so a
-/// value other than the provider's is ignored with a warning.
-fn permissions_boundary<'a>(
-    context: &'a ResourceContext,
-    props: &TaskExecutionRoleProperties,
-) -> Result<&'a str, Error> {
-    let boundary = context
-        .settings
-        .role_permissions_boundary_arn
-        .as_deref()
-        .ok_or_else(|| {
-            Error::Internal(
-                "ROLE_PERMISSIONS_BOUNDARY_ARN is not set: every role this provider makes must carry the template's permissions boundary".into(),
-            )
-        })?;
-    if props
-        .permissions_boundary
-        .as_deref()
-        .is_some_and(|asked| asked != boundary)
-    {
-        tracing::warn!(
-            boundary,
-            "PermissionsBoundary is deprecated and ignored: every role this provider makes carries the provider's own boundary"
-        );
-    }
-    Ok(boundary)
-}
-
-/// The managed policies to attach: the properties' list or the default, each of which must be on
-/// the allow-list (`ALLOWED_MANAGED_POLICY_ARNS`, `{partition}` standing for the stack's).
-fn managed_policy_arns(
-    request: &Request,
-    context: &ResourceContext,
-    props: &TaskExecutionRoleProperties,
-) -> Result<Vec<String>, Error> {
-    let partition = Arn::parse(&request.stack_id)
-        .map(|stack| stack.partition)
-        .unwrap_or_else(|_| "aws".to_owned());
-    let allowed: Vec<String> = context
-        .settings
-        .allowed_managed_policy_arns
-        .iter()
-        .map(|arn| arn.replace("{partition}", &partition))
-        .collect();
-    let wanted = match &props.managed_policy_arns {
-        Some(arns) => arns.clone(),
-        None => vec![crate::settings::DEFAULT_MANAGED_POLICY.replace("{partition}", &partition)],
-    };
-    for (index, arn) in wanted.iter().enumerate() {
-        if !allowed.contains(arn) {
-            return Err(Error::Rejected(format!(
-                "ManagedPolicyArns[{index}] is not on this provider's allow-list (ALLOWED_MANAGED_POLICY_ARNS); allowed: {}",
-                allowed.join(", ")
-            )));
-        }
-    }
-    Ok(wanted)
-}
-
-/// The inline policy: GetSecretValue on exactly the secrets, and Decrypt on exactly the keys
-/// when there are any. No wildcards (the properties reject them).
-pub fn inline_policy(props: &TaskExecutionRoleProperties) -> Value {
-    let mut statements = vec![json!({
-        "Sid": "ReadRegistryCredentials",
-        "Effect": "Allow",
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": props.secret_arns,
-    })];
-    if !props.kms_key_arns.is_empty() {
-        statements.push(json!({
-            "Sid": "DecryptRegistryCredentials",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": props.kms_key_arns,
-        }));
-    }
-    json!({"Version": "2012-10-17", "Statement": statements})
-}
-
-fn trust_policy() -> String {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole"
-        }]
-    })
-    .to_string()
-}
-
 /// Whether the role exists (see [`is_no_such_entity`]).
 pub async fn find_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>, Error> {
     match iam.get_role().role_name(name).send().await {
@@ -269,7 +181,11 @@ async fn create_role(
                 tracing::warn!(role = name, "role removed again after its policies failed");
             }
             Err(undo) => {
-                tracing::error!(role = name, error = %undo, "could not remove the half-made role; the Delete that follows will")
+                tracing::error!(
+                    role = name,
+                    error = %undo,
+                    "could not remove the half-made role; the Delete that follows will",
+                )
             }
         }
         return Err(err);
@@ -503,33 +419,4 @@ fn tag_pairs(role: &Role) -> impl Iterator<Item = (&str, &str)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn props(value: Value) -> TaskExecutionRoleProperties {
-        TaskExecutionRoleProperties::parse(&value).unwrap()
-    }
-
-    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf";
-    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-    #[test]
-    fn the_policy_grants_exactly_the_secrets_and_no_kms_without_keys() {
-        let policy = inline_policy(&props(json!({"SecretArns": [SECRET]})));
-        assert_eq!(
-            policy,
-            json!({"Version": "2012-10-17", "Statement": [{"Sid": "ReadRegistryCredentials", "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET]}]})
-        );
-    }
-
-    #[test]
-    fn keys_add_exactly_one_decrypt_statement() {
-        let policy = inline_policy(&props(json!({"SecretArns": [SECRET], "KmsKeyArns": [KEY]})));
-        let statements = policy["Statement"].as_array().unwrap();
-        assert_eq!(statements.len(), 2);
-        assert_eq!(statements[1]["Action"], "kms:Decrypt");
-        assert_eq!(statements[1]["Resource"], json!([KEY]));
-        assert!(!policy.to_string().contains('*'));
-    }
-}
+mod tests;
