@@ -50,7 +50,7 @@ impl Arn {
     }
 
     /// The last `/`-separated segment of the resource: a role's, cluster's or service's name.
-    pub fn resource_name(&self) -> &str {
+    pub(crate) fn resource_name(&self) -> &str {
         self.resource.rsplit('/').next().unwrap_or(&self.resource)
     }
 }

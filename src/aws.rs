@@ -8,7 +8,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 /// The SDK's retry policy for every call: adaptive (client-side rate limiting on throttling),
 /// with a bounded number of attempts.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 /// The retry policy every client uses.
 pub fn retry_config() -> RetryConfig {
@@ -72,7 +72,9 @@ impl Clients {
 
 /// An SDK error as the service's "Code: message" when the service answered, else as
 /// [`describe_error`] tells it.
-pub fn describe_sdk_error<E, R>(err: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
+pub(crate) fn describe_sdk_error<E, R>(
+    err: &aws_sdk_cloudformation::error::SdkError<E, R>,
+) -> String
 where
     E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -88,7 +90,7 @@ where
 
 /// An SDK error as "Code: message", the full source chain for transport errors. The SDK's own
 /// wrappers ("service error", "unhandled error") say nothing and are left out.
-pub fn describe_error(err: &(dyn std::error::Error + '_)) -> String {
+pub(crate) fn describe_error(err: &(dyn std::error::Error + '_)) -> String {
     const EMPTY_WRAPPERS: &[&str] = &["service error", "unhandled error", "dispatch failure"];
     let mut text = String::new();
     let mut source = Some(err);

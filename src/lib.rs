@@ -10,25 +10,25 @@
 //!   [`on_failure`] answers for invocations that crashed.
 //! - [`cleanup`] is nightly-cleanup: it deletes what stacks left behind, and nothing else.
 
-pub mod arn;
+pub(crate) mod arn;
 pub mod aws;
 pub mod cleanup;
-pub mod error;
+pub(crate) mod error;
 #[cfg(feature = "local")]
 pub mod local;
-pub mod naming;
+pub(crate) mod naming;
 pub mod on_failure;
 pub mod properties;
 pub mod protocol;
 pub mod provider;
-pub mod reach;
+pub(crate) mod reach;
 pub mod registry;
 pub mod resource_type;
-pub mod resources;
+pub(crate) mod resources;
 pub mod settings;
 pub mod tags;
 pub mod telemetry;
-pub mod text;
-pub mod wait;
+pub(crate) mod text;
+pub(crate) mod wait;
 
 pub use error::Error;

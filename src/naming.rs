@@ -10,11 +10,10 @@ use crate::protocol::Request;
 
 /// Service limits on name length.
 pub mod limits {
-    pub const ECS_CLUSTER: usize = 255;
-    pub const ECS_SERVICE: usize = 255;
-    pub const ECS_FAMILY: usize = 255;
-    pub const IAM_ROLE: usize = 64;
-    pub const SECRET: usize = 512;
+    pub(crate) const ECS_CLUSTER: usize = 255;
+    pub(crate) const ECS_SERVICE: usize = 255;
+    pub(crate) const IAM_ROLE: usize = 64;
+    pub(crate) const SECRET: usize = 512;
 }
 
 /// Length of the hash suffix. Never 6: Secrets Manager reads `-XXXXXX` as its own ARN suffix.
@@ -22,7 +21,7 @@ const SUFFIX_LEN: usize = 12;
 
 /// `<stack name>-<logical id>-<suffix>`, cut to `max_len` by shortening the readable part, never
 /// the suffix. `replacing` holds the replacement-forcing properties as (name, value) pairs.
-pub fn generated_name(
+pub(crate) fn generated_name(
     request: &Request,
     replacing: &[(&str, Option<&str>)],
     max_len: usize,
@@ -43,7 +42,11 @@ pub fn generated_name(
 }
 
 /// A short, stable hash of what identifies the resource.
-pub fn name_suffix(stack_id: &str, logical_id: &str, replacing: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn name_suffix(
+    stack_id: &str,
+    logical_id: &str,
+    replacing: &[(&str, Option<&str>)],
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(stack_id.as_bytes());
     hasher.update([0]);
@@ -66,7 +69,7 @@ pub fn name_suffix(stack_id: &str, logical_id: &str, replacing: &[(&str, Option<
 
 /// A token for the services' own idempotency parameters (CreateService `clientToken`, Secrets
 /// Manager `ClientRequestToken`), derived from what identifies the change.
-pub fn idempotency_token(parts: &[&str]) -> String {
+pub(crate) fn idempotency_token(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());

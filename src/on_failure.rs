@@ -17,7 +17,7 @@ const FUNCTION: &str = "on-failure";
 
 /// What Lambda says about the failed invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedInvocation {
+pub(crate) struct FailedInvocation {
     /// The function that failed, from `requestContext.functionArn`.
     pub function: String,
     /// `RetriesExhausted`, `EventAgeExceeded`, …
@@ -28,7 +28,7 @@ pub struct FailedInvocation {
 }
 
 impl FailedInvocation {
-    pub fn from_record(record: &Value) -> Self {
+    pub(crate) fn from_record(record: &Value) -> Self {
         let context = &record["requestContext"];
         let function_arn = context["functionArn"].as_str().unwrap_or_default();
         let function = Arn::parse(function_arn)

@@ -37,7 +37,7 @@ impl FunctionRole {
         }
     }
 
-    pub fn handles(self) -> RequestType {
+    pub(crate) fn handles(self) -> RequestType {
         match self {
             FunctionRole::OnCreate => RequestType::Create,
             FunctionRole::OnUpdate => RequestType::Update,

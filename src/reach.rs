@@ -24,7 +24,7 @@ fn out_of_reach(property: &str, reason: impl Into<String>) -> Error {
 /// own name (`/ecs-private-auth/<stack name>/…`): a stack reads its own passwords, not another
 /// team's. By name only: an ARN would need its own account and region checks, and gives a
 /// template nothing a name does not.
-pub fn check_password_parameter(
+pub(crate) fn check_password_parameter(
     name: &str,
     request: &Request,
     settings: &Settings,
@@ -58,7 +58,7 @@ fn directory(prefix: &str) -> String {
 /// Each secret (an ARN or a name), given with the property that names it, is one this stack's own
 /// `Custom::RegistryCredentials` made, in the stack's account and region, or matches
 /// `ALLOWED_SECRET_ARNS`.
-pub async fn check_secrets(
+pub(crate) async fn check_secrets(
     context: &ResourceContext,
     request: &Request,
     secrets: &[(String, String)],
@@ -110,7 +110,7 @@ async fn check_secret(
 }
 
 /// KMS keys of the stack's own account only.
-pub fn check_kms_keys(request: &Request, keys: &[String]) -> Result<(), Error> {
+pub(crate) fn check_kms_keys(request: &Request, keys: &[String]) -> Result<(), Error> {
     for (index, key) in keys.iter().enumerate() {
         let property = format!("KmsKeyArns[{index}]");
         let stack = stack_arn(request, &property)?;
@@ -131,7 +131,7 @@ pub fn check_kms_keys(request: &Request, keys: &[String]) -> Result<(), Error> {
 
 /// The execution role is one this provider made for the same stack, or matches
 /// `ALLOWED_PASS_ROLE_ARNS`.
-pub async fn check_execution_role(
+pub(crate) async fn check_execution_role(
     context: &ResourceContext,
     request: &Request,
     role_arn: &str,
@@ -176,7 +176,10 @@ pub async fn check_execution_role(
 /// A task role is never one of the product's roles (they read registry secrets, which a
 /// container must not), and must be one the operator lets the provider pass. The role IAM holds
 /// under that name is what counts, not the path the ARN spells.
-pub async fn check_task_role(context: &ResourceContext, role_arn: &str) -> Result<(), Error> {
+pub(crate) async fn check_task_role(
+    context: &ResourceContext,
+    role_arn: &str,
+) -> Result<(), Error> {
     const PROPERTY: &str = "TaskRoleArn";
     let arn = Arn::parse(role_arn)
         .map_err(|_| out_of_reach(PROPERTY, format!("{role_arn} is not an IAM role ARN")))?;
@@ -245,7 +248,7 @@ fn same_account_and_region(property: &str, arn: &Arn, stack: &Arn) -> Result<(),
 
 /// Whether `value` matches one of the operator's patterns (`*` any run of characters, `?` one
 /// character, as in IAM policies).
-pub fn matches_any(patterns: &[String], value: &str) -> bool {
+pub(crate) fn matches_any(patterns: &[String], value: &str) -> bool {
     patterns.iter().any(|pattern| glob_match(pattern, value))
 }
 

@@ -22,7 +22,7 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 5] = [
+    pub(crate) const ALL: [ResourceType; 5] = [
         ResourceType::FargateCluster,
         ResourceType::RegistryCredentials,
         ResourceType::TaskExecutionRole,
@@ -32,7 +32,7 @@ impl ResourceType {
 
     /// The order leftovers are deleted in: what uses another goes first (a service before its
     /// cluster and task definition, a role before the secret it reads).
-    pub const DELETION_ORDER: [ResourceType; 5] = [
+    pub(crate) const DELETION_ORDER: [ResourceType; 5] = [
         ResourceType::FargateService,
         ResourceType::FargateCluster,
         ResourceType::TaskDefinition,
@@ -58,7 +58,7 @@ impl ResourceType {
     }
 
     /// The supported `ResourceType`s, for an error message.
-    pub fn supported_list() -> String {
+    pub(crate) fn supported_list() -> String {
         Self::ALL
             .iter()
             .map(|kind| kind.type_name())
@@ -67,7 +67,7 @@ impl ResourceType {
     }
 
     /// Where this type stands in [`ResourceType::DELETION_ORDER`].
-    pub fn deletion_rank(self) -> usize {
+    pub(crate) fn deletion_rank(self) -> usize {
         Self::DELETION_ORDER
             .iter()
             .position(|kind| *kind == self)

@@ -7,11 +7,11 @@ use std::env;
 use crate::properties::DEFAULT_ROLE_PATH;
 
 /// The AWS managed policy a task execution role gets by default.
-pub const DEFAULT_MANAGED_POLICY: &str =
+pub(crate) const DEFAULT_MANAGED_POLICY: &str =
     "arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 /// Where `PasswordParameterName` may point by default: the product's own SSM path.
-pub const DEFAULT_PASSWORD_PARAMETER_PREFIX: &str = DEFAULT_ROLE_PATH;
+pub(crate) const DEFAULT_PASSWORD_PARAMETER_PREFIX: &str = DEFAULT_ROLE_PATH;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -55,7 +55,7 @@ impl Settings {
     }
 
     /// Settings from any source of variables (the environment, or a test's table).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let defaults = Settings::default();
         let value = |name: &str| {
             lookup(name)

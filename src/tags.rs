@@ -7,15 +7,15 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::protocol::Request;
 
-pub const TAG_PREFIX: &str = "ecs-private-auth:";
+pub(crate) const TAG_PREFIX: &str = "ecs-private-auth:";
 pub const TAG_STACK_ID: &str = "ecs-private-auth:stack-id";
 pub const TAG_LOGICAL_ID: &str = "ecs-private-auth:logical-id";
 pub const TAG_CREATED_AT: &str = "ecs-private-auth:created-at";
 /// A resource or stack carrying this tag is never deleted by the nightly cleanup.
 pub const TAG_KEEP: &str = "ecs-private-auth:keep";
 /// Stack tags that opt a stack into time-to-live deletion.
-pub const TAG_EXPIRES_AT: &str = "ecs-private-auth:expires-at";
-pub const TAG_TTL_HOURS: &str = "ecs-private-auth:ttl-hours";
+pub(crate) const TAG_EXPIRES_AT: &str = "ecs-private-auth:expires-at";
+pub(crate) const TAG_TTL_HOURS: &str = "ecs-private-auth:ttl-hours";
 
 /// A tag, `{Key, Value}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,7 +34,7 @@ impl Tag {
 }
 
 /// The user's tags plus the product's own.
-pub fn managed_tags(request: &Request, user_tags: &[Tag], now: OffsetDateTime) -> Vec<Tag> {
+pub(crate) fn managed_tags(request: &Request, user_tags: &[Tag], now: OffsetDateTime) -> Vec<Tag> {
     let created_at = now
         .replace_nanosecond(0)
         .unwrap_or(now)
@@ -48,7 +48,10 @@ pub fn managed_tags(request: &Request, user_tags: &[Tag], now: OffsetDateTime) -
 }
 
 /// Whether tags mark a resource as made by this request's stack resource.
-pub fn is_ours<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, request: &Request) -> bool {
+pub(crate) fn is_ours<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    request: &Request,
+) -> bool {
     let mut stack = false;
     let mut logical = false;
     for (key, value) in tags {
@@ -60,7 +63,7 @@ pub fn is_ours<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, request: 
 
 /// The user tags to add or change, and the user tag keys to remove, to turn `current` into
 /// `desired`. The product's own tags and AWS's are never touched.
-pub fn tag_changes(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+pub(crate) fn tag_changes(current: &[Tag], desired: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     let to_set: Vec<Tag> = desired
         .iter()
         .filter(|tag| !current.contains(tag))
@@ -88,14 +91,14 @@ pub fn ecs_tags(tags: &[Tag]) -> Vec<aws_sdk_ecs::types::Tag> {
 }
 
 /// Ours from ECS's (a tag without a key is no tag).
-pub fn from_ecs(tags: &[aws_sdk_ecs::types::Tag]) -> Vec<Tag> {
+pub(crate) fn from_ecs(tags: &[aws_sdk_ecs::types::Tag]) -> Vec<Tag> {
     tags.iter()
         .filter_map(|tag| Some(Tag::new(tag.key()?, tag.value().unwrap_or_default())))
         .collect()
 }
 
 /// The (key, value) pairs of ECS tags, for [`is_ours`].
-pub fn ecs_pairs(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
+pub(crate) fn ecs_pairs(tags: &[aws_sdk_ecs::types::Tag]) -> impl Iterator<Item = (&str, &str)> {
     tags.iter()
         .filter_map(|tag| Some((tag.key()?, tag.value().unwrap_or_default())))
 }

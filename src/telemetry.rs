@@ -22,7 +22,7 @@ pub fn init() {
 
 /// Lambda's log levels as tracing's: FATAL, which tracing lacks, is its nearest, ERROR; anything
 /// unknown is INFO.
-pub fn lambda_level(level: &str) -> &'static str {
+pub(crate) fn lambda_level(level: &str) -> &'static str {
     match level.trim().to_ascii_uppercase().as_str() {
         "TRACE" => "trace",
         "DEBUG" => "debug",
@@ -35,7 +35,7 @@ pub fn lambda_level(level: &str) -> &'static str {
 /// Lambda's ids of one invocation. Every log line carries them, so that it can be joined with
 /// Lambda's own START, REPORT and timeout lines and with the X-Ray trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InvocationIds {
+pub(crate) struct InvocationIds {
     pub request_id: String,
     pub xray_trace_id: Option<String>,
 }
@@ -99,7 +99,7 @@ where
 
 /// Wraps a writer so that every line is redacted before it is written.
 #[derive(Debug, Clone)]
-pub struct RedactingWriter<M> {
+pub(crate) struct RedactingWriter<M> {
     inner: M,
 }
 
@@ -110,7 +110,7 @@ impl<M> RedactingWriter<M> {
 }
 
 /// One log record, buffered until the formatter is done with it.
-pub struct RedactingLine<W: Write> {
+pub(crate) struct RedactingLine<W: Write> {
     inner: W,
     buffer: Vec<u8>,
 }

@@ -3,7 +3,7 @@
 const ELLIPSIS: &str = " … ";
 
 /// `text` cut to at most `max_bytes`, keeping its head and tail around an ellipsis.
-pub fn shorten_middle(text: &str, max_bytes: usize) -> String {
+pub(crate) fn shorten_middle(text: &str, max_bytes: usize) -> String {
     if text.len() <= max_bytes {
         return text.to_owned();
     }
@@ -17,7 +17,7 @@ pub fn shorten_middle(text: &str, max_bytes: usize) -> String {
 }
 
 /// How many bytes [`shorten_middle`] adds besides what it keeps.
-pub const ELLIPSIS_BYTES: usize = ELLIPSIS.len();
+pub(crate) const ELLIPSIS_BYTES: usize = ELLIPSIS.len();
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     while !text.is_char_boundary(index) {

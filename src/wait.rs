@@ -71,7 +71,7 @@ pub enum Waited<T> {
 }
 
 /// Continues a wait in a new invocation.
-pub type HandOver<'a, E> = &'a (dyn Fn() -> BoxFuture<'a, Result<(), E>> + Sync);
+pub(crate) type HandOver<'a, E> = &'a (dyn Fn() -> BoxFuture<'a, Result<(), E>> + Sync);
 
 /// Why a wait ended without what it waited for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -206,7 +206,7 @@ fn kind_of(arn: &str) -> Option<ResourceType> {
 
 /// What every stack of interest says: the stacks our resources name (in this account, each in
 /// its own region), and the stacks in this region that opted into a time to live.
-pub async fn stack_states(
+pub(crate) async fn stack_states(
     clients: &Clients,
     found: &[Found],
     own_account: &str,

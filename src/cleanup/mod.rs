@@ -24,11 +24,11 @@ use crate::wait::WaitError;
 use plan::{Decision, Plan, StackDecision};
 
 /// Deletions in flight at once.
-pub const CONCURRENCY: usize = 4;
+pub(crate) const CONCURRENCY: usize = 4;
 /// Default cap on deletions per run.
-pub const DEFAULT_MAX_DELETIONS: usize = 100;
+pub(crate) const DEFAULT_MAX_DELETIONS: usize = 100;
 /// Default recovery window of a deleted secret: a mistake can be undone for a week.
-pub const DEFAULT_SECRET_RECOVERY_DAYS: i64 = 7;
+pub(crate) const DEFAULT_SECRET_RECOVERY_DAYS: i64 = 7;
 
 /// `DRY_RUN`, `MAX_DELETIONS` and `SECRET_RECOVERY_DAYS`, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl CleanupSettings {
     }
 
     /// An event can make a run safer, never less safe: `{"dryRun": true}` forces a dry run.
-    pub fn for_event(&self, event: &Value) -> Self {
+    pub(crate) fn for_event(&self, event: &Value) -> Self {
         let requested = event.get("dryRun").and_then(|value| match value {
             Value::Bool(flag) => Some(*flag),
             Value::String(text) => Some(text.eq_ignore_ascii_case("true")),
@@ -366,7 +366,7 @@ async fn delete_stack(clients: &Clients, stack_id: &str) -> Result<(), Error> {
 }
 
 /// Time the run keeps back before the Lambda deadline.
-pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 
 /// The nightly-cleanup function: built once in `main`, shared by every invocation.
 pub struct Cleaner {

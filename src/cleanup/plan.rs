@@ -15,7 +15,7 @@ use crate::tags::TAG_KEEP;
 
 /// How old a leaked resource must be before it is deleted: younger ones may belong to an
 /// operation CloudFormation has not finished recording.
-pub const LEAK_MIN_AGE: time::Duration = time::Duration::HOUR;
+pub(crate) const LEAK_MIN_AGE: time::Duration = time::Duration::HOUR;
 
 /// A resource carrying the product's stack-id tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,7 +32,7 @@ pub struct Found {
 
 /// What the cleanup learned of a stack that still exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveStack {
+pub(crate) struct LiveStack {
     pub status: String,
     /// Logical id → physical id of every resource the stack holds.
     pub holds: BTreeMap<String, String>,
@@ -47,7 +47,7 @@ pub struct LiveStack {
 
 /// What a stack says, as far as the cleanup could learn.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StackState {
+pub(crate) enum StackState {
     /// DELETE_COMPLETE, with what its last template kept.
     Gone { retention: Retention },
     /// A stable `*_COMPLETE` state.
@@ -78,7 +78,7 @@ pub struct StackDecision {
 /// Everything the run intends, before the guards.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Resources to delete directly, in deletion order.
     pub delete: Vec<Decision>,
     /// Stacks to delete through CloudFormation.
@@ -97,7 +97,7 @@ impl Plan {
 }
 
 /// Decides for every found resource and every stack of interest.
-pub fn plan(
+pub(crate) fn plan(
     found: &[Found],
     stacks: &BTreeMap<String, StackState>,
     own_account: &str,

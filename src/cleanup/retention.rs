@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 /// What a template says of keeping one logical id's resource.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Keeps {
+pub(crate) struct Keeps {
     /// `DeletionPolicy` keeps it when the stack (or the resource's removal) deletes it.
     pub on_delete: bool,
     /// `UpdateReplacePolicy` keeps the old one when an update replaces it.
@@ -15,10 +15,10 @@ pub struct Keeps {
 }
 
 /// The template's logical ids and what each keeps, or why the template could not be read.
-pub type Retention = Result<BTreeMap<String, Keeps>, String>;
+pub(crate) type Retention = Result<BTreeMap<String, Keeps>, String>;
 
 /// Reads a template body as CloudFormation returns it (JSON or YAML, short-form tags allowed).
-pub fn retention(template_body: &str) -> Retention {
+pub(crate) fn retention(template_body: &str) -> Retention {
     let template: serde_yaml_ng::Value = serde_json::from_str(template_body)
         .or_else(|_| serde_yaml_ng::from_str(template_body))
         .map_err(|_| "its template is neither JSON nor YAML".to_owned())?;

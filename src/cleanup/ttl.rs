@@ -10,10 +10,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::tags::{TAG_EXPIRES_AT, TAG_TTL_HOURS};
 
 /// Longer than this is no time to live but a mistake (ten years).
-pub const MAX_TTL_HOURS: f64 = 87_600.0;
+pub(crate) const MAX_TTL_HOURS: f64 = 87_600.0;
 
 /// When a stack expires. `None` when it has neither tag.
-pub fn expiry(
+pub(crate) fn expiry(
     tags: &BTreeMap<String, String>,
     created_at: Option<OffsetDateTime>,
 ) -> Option<Result<OffsetDateTime, String>> {

@@ -11,7 +11,7 @@ pub enum CapacityProvider {
 }
 
 impl CapacityProvider {
-    pub const CHOICES: &[(&str, CapacityProvider)] = &[
+    pub(crate) const CHOICES: &[(&str, CapacityProvider)] = &[
         ("FARGATE", CapacityProvider::Fargate),
         ("FARGATE_SPOT", CapacityProvider::FargateSpot),
     ];
@@ -50,14 +50,12 @@ pub struct ClusterProperties {
 }
 
 impl ClusterProperties {
-    pub const NAMES: &[&str] = &[
+    pub(crate) const NAMES: &[&str] = &[
         "ClusterName",
         "CapacityProviders",
         "ContainerInsights",
         "Tags",
     ];
-    /// Changing these makes a new cluster.
-    pub const REPLACING: &[&str] = &["ClusterName"];
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;

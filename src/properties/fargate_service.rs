@@ -44,7 +44,7 @@ pub struct FargateServiceProperties {
 }
 
 impl FargateServiceProperties {
-    pub const NAMES: &[&str] = &[
+    pub(crate) const NAMES: &[&str] = &[
         "ServiceName",
         "Cluster",
         "TaskDefinition",
@@ -59,7 +59,6 @@ impl FargateServiceProperties {
         "EnableExecuteCommand",
         "Tags",
     ];
-    pub const REPLACING: &[&str] = &["ServiceName", "Cluster"];
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;
@@ -136,7 +135,7 @@ impl FargateServiceProperties {
         })
     }
 
-    pub fn uses_fargate_spot(&self) -> bool {
+    pub(crate) fn uses_fargate_spot(&self) -> bool {
         self.capacity_provider_strategy
             .iter()
             .any(|item| item.capacity_provider == CapacityProvider::FargateSpot && item.weight > 0)

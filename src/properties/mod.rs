@@ -60,7 +60,7 @@ impl ResourceType {
 /// enough to be a misspelling of one. Known names of other properties (`PasswordParameterName`,
 /// `VerifyCredentials`) are not secret. The protocol layer masks what this names
 /// (docs/design.md#secrets).
-pub fn is_secret_property(name: &str) -> bool {
+pub(crate) fn is_secret_property(name: &str) -> bool {
     if RegistryCredentialsProperties::SECRET.contains(&name) {
         return true;
     }

@@ -26,7 +26,7 @@ pub enum PropertyError {
 }
 
 impl PropertyError {
-    pub fn invalid(name: impl Into<String>, expected: impl Into<String>) -> Self {
+    pub(crate) fn invalid(name: impl Into<String>, expected: impl Into<String>) -> Self {
         PropertyError::Invalid {
             name: name.into(),
             expected: expected.into(),
@@ -43,7 +43,7 @@ pub struct Props<'a> {
 
 /// Owned path storage for nested objects, so that [`Props`] can borrow it.
 #[derive(Debug)]
-pub struct NestedProps {
+pub(crate) struct NestedProps {
     path: String,
     map: Map<String, Value>,
 }
@@ -56,7 +56,7 @@ impl NestedProps {
         }
     }
 
-    pub fn required_string(&self, name: &str) -> Result<String, PropertyError> {
+    pub(crate) fn required_string(&self, name: &str) -> Result<String, PropertyError> {
         self.props().required_string(name)
     }
 
@@ -68,7 +68,10 @@ impl NestedProps {
 impl<'a> Props<'a> {
     /// The top-level `ResourceProperties` of a resource: `known` plus the protocol's own
     /// `ServiceToken` and `ServiceTimeout`.
-    pub fn top_level(value: &'a Value, known: &[&'static str]) -> Result<Self, PropertyError> {
+    pub(crate) fn top_level(
+        value: &'a Value,
+        known: &[&'static str],
+    ) -> Result<Self, PropertyError> {
         let map = value
             .as_object()
             .ok_or_else(|| PropertyError::invalid("ResourceProperties", "an object"))?;
@@ -128,7 +131,7 @@ impl<'a> Props<'a> {
         }
     }
 
-    pub fn required_string(&self, name: &str) -> Result<String, PropertyError> {
+    pub(crate) fn required_string(&self, name: &str) -> Result<String, PropertyError> {
         match self.string(name)? {
             Some(text) if !text.is_empty() => Ok(text),
             Some(_) => Err(PropertyError::invalid(
@@ -140,7 +143,7 @@ impl<'a> Props<'a> {
     }
 
     /// A non-empty string when present.
-    pub fn non_empty_string(&self, name: &str) -> Result<Option<String>, PropertyError> {
+    pub(crate) fn non_empty_string(&self, name: &str) -> Result<Option<String>, PropertyError> {
         match self.string(name)? {
             Some(text) if text.is_empty() => Err(PropertyError::invalid(
                 self.path_of(name),
@@ -171,7 +174,7 @@ impl<'a> Props<'a> {
     }
 
     /// A whole number within `range`, as JSON or as a string.
-    pub fn integer(
+    pub(crate) fn integer(
         &self,
         name: &str,
         range: std::ops::RangeInclusive<i64>,
@@ -197,7 +200,7 @@ impl<'a> Props<'a> {
 
     /// A list of strings; a single string counts as a one-item list, as CloudFormation's
     /// comma-delimited parameters are often passed without `!Split`.
-    pub fn string_list(&self, name: &str) -> Result<Option<Vec<String>>, PropertyError> {
+    pub(crate) fn string_list(&self, name: &str) -> Result<Option<Vec<String>>, PropertyError> {
         let invalid = || PropertyError::invalid(self.path_of(name), "a list of strings");
         match self.get(name) {
             None => Ok(None),
@@ -220,7 +223,7 @@ impl<'a> Props<'a> {
         }
     }
 
-    pub fn required_string_list(&self, name: &str) -> Result<Vec<String>, PropertyError> {
+    pub(crate) fn required_string_list(&self, name: &str) -> Result<Vec<String>, PropertyError> {
         match self.string_list(name)? {
             Some(list) if !list.is_empty() => Ok(list),
             Some(_) => Err(PropertyError::invalid(
@@ -232,7 +235,7 @@ impl<'a> Props<'a> {
     }
 
     /// An object holding only `known` names.
-    pub fn object(
+    pub(crate) fn object(
         &self,
         name: &str,
         known: &[&'static str],
@@ -244,7 +247,7 @@ impl<'a> Props<'a> {
     }
 
     /// A list of objects, each holding only `known` names.
-    pub fn object_list(
+    pub(crate) fn object_list(
         &self,
         name: &str,
         known: &[&'static str],
@@ -266,7 +269,7 @@ impl<'a> Props<'a> {
     }
 
     /// An object of free-form string values (for example log driver options).
-    pub fn string_map(
+    pub(crate) fn string_map(
         &self,
         name: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, PropertyError> {
@@ -287,7 +290,7 @@ impl<'a> Props<'a> {
     }
 
     /// One of `allowed`, matched exactly as AWS spells it; an error lists them.
-    pub fn one_of<T: Copy>(
+    pub(crate) fn one_of<T: Copy>(
         &self,
         name: &str,
         allowed: &[(&'static str, T)],

@@ -29,7 +29,7 @@ pub struct RegistryCredentialsProperties {
 }
 
 impl RegistryCredentialsProperties {
-    pub const NAMES: &[&str] = &[
+    pub(crate) const NAMES: &[&str] = &[
         "SecretName",
         "Username",
         "Password",
@@ -42,9 +42,8 @@ impl RegistryCredentialsProperties {
         "RecoveryWindowInDays",
         "Tags",
     ];
-    pub const REPLACING: &[&str] = &["SecretName"];
     /// Properties whose values are secret wherever they appear.
-    pub const SECRET: &[&str] = &["Username", "Password"];
+    pub(crate) const SECRET: &[&str] = &["Username", "Password"];
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;

@@ -81,7 +81,7 @@ pub struct TaskDefinitionProperties {
 }
 
 impl TaskDefinitionProperties {
-    pub const NAMES: &[&str] = &[
+    pub(crate) const NAMES: &[&str] = &[
         "Family",
         "Cpu",
         "Memory",

@@ -22,7 +22,7 @@ pub struct TaskExecutionRoleProperties {
 }
 
 impl TaskExecutionRoleProperties {
-    pub const NAMES: &[&str] = &[
+    pub(crate) const NAMES: &[&str] = &[
         "RoleName",
         "Path",
         "SecretArns",
@@ -31,7 +31,6 @@ impl TaskExecutionRoleProperties {
         "PermissionsBoundary",
         "Tags",
     ];
-    pub const REPLACING: &[&str] = &["RoleName", "Path"];
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;

@@ -43,7 +43,7 @@ pub enum Rejection {
 
 /// The stack's partition, region and account, from
 /// `arn:aws:cloudformation:us-east-1:123456789012:stack/name/uuid`.
-pub fn stack_location(stack_id: &str) -> Option<FunctionIdentity> {
+pub(crate) fn stack_location(stack_id: &str) -> Option<FunctionIdentity> {
     let arn = Arn::parse(stack_id).ok()?;
     let is_stack = arn.service == "cloudformation" && arn.resource.starts_with("stack/");
     (is_stack && !arn.region.is_empty() && !arn.account.is_empty()).then(|| arn.location())
@@ -71,7 +71,7 @@ pub fn check_request(
 
 /// CloudFormation's pre-signed S3 response bucket of the function's region over https, or a URL
 /// under an allowed prefix.
-pub fn check_response_url(
+pub(crate) fn check_response_url(
     response_url: &str,
     region: &str,
     allowed_prefixes: &[String],

@@ -39,7 +39,7 @@ impl Continuation {
     }
 
     /// Invokes this function asynchronously with the request; that invocation answers.
-    pub async fn hand_over(
+    pub(crate) async fn hand_over(
         &self,
         incoming: &Incoming,
         made: Option<String>,

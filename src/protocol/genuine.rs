@@ -36,7 +36,7 @@ pub enum Unconfirmed {
 
 /// What CloudFormation records of one stack resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub resource_type: String,
     pub physical_id: Option<String>,
     pub status: String,
@@ -45,7 +45,7 @@ pub struct Recorded {
 /// The judgement on a request, given the record (and, where the rules need it, the stack's
 /// status).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Genuine,
     /// The resource's record alone does not decide: the stack's status does.
     NeedsStackStatus,
@@ -61,7 +61,7 @@ const CLEANUP_STATES: &[&str] = &[
 const DELETING_STATES: &[&str] = &["DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"];
 
 /// The rules, as a pure function.
-pub fn judge(request: &Request, recorded: &Recorded, stack_status: Option<&str>) -> Verdict {
+pub(crate) fn judge(request: &Request, recorded: &Recorded, stack_status: Option<&str>) -> Verdict {
     if recorded.resource_type != request.resource_type {
         return Verdict::NotGenuine(format!(
             "CloudFormation's {} is a {}, not a {}",
@@ -110,7 +110,7 @@ pub fn judge(request: &Request, recorded: &Recorded, stack_status: Option<&str>)
 
 /// Holds `request` against CloudFormation's record, reading it until `give_up_at` while the
 /// reads are throttled or denied.
-pub async fn confirm(
+pub(crate) async fn confirm(
     cloudformation: &Client,
     request: &Request,
     give_up_at: Instant,
@@ -159,7 +159,7 @@ pub async fn confirm(
 
 /// Whether the request's stack is rolling an update back: the Update then asks to restore what
 /// was, not to judge it anew. A status that cannot be read counts as no rollback.
-pub async fn is_update_rollback(cloudformation: &Client, request: &Request) -> bool {
+pub(crate) async fn is_update_rollback(cloudformation: &Client, request: &Request) -> bool {
     request.request_type == RequestType::Update
         && stack_status(cloudformation, request)
             .await

@@ -27,7 +27,7 @@ pub struct Deadline {
 
 impl Deadline {
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (milliseconds since the Unix epoch).
-    pub fn from_epoch_millis(deadline_ms: u64) -> Self {
+    pub(crate) fn from_epoch_millis(deadline_ms: u64) -> Self {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|since| since.as_millis() as u64)
@@ -50,13 +50,8 @@ impl Deadline {
     }
 
     /// When work must stop so that the answer still goes out in time.
-    pub fn answer_by(&self) -> Instant {
+    pub(crate) fn answer_by(&self) -> Instant {
         self.answer_by
-    }
-
-    /// Time left for work.
-    pub fn remaining_for_work(&self) -> Duration {
-        self.answer_by.saturating_duration_since(Instant::now())
     }
 }
 
@@ -75,7 +70,7 @@ struct Held {
 
 impl Progress {
     /// Progress that starts from what an earlier invocation of the request made.
-    pub fn resuming(made: Option<String>) -> Self {
+    pub(crate) fn resuming(made: Option<String>) -> Self {
         Progress(Arc::new(Mutex::new(made.map(|physical_id| Held {
             physical_id,
             made: true,
@@ -111,7 +106,7 @@ impl Progress {
     }
 
     /// The id a cut-short Create answers with: what it made or adopted.
-    pub fn current(&self) -> Option<String> {
+    pub(crate) fn current(&self) -> Option<String> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -120,7 +115,7 @@ impl Progress {
     }
 
     /// What this request itself made (carried into a continuation).
-    pub fn made_by_this_request(&self) -> Option<String> {
+    pub(crate) fn made_by_this_request(&self) -> Option<String> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -143,7 +138,7 @@ pub enum Outcome {
 
 /// Runs `work` and turns however it ends into one response, or `None` when it continues
 /// elsewhere. Never panics and never outlives `deadline.answer_by()`.
-pub async fn run_guarded<W, E>(
+pub(crate) async fn run_guarded<W, E>(
     request: &Request,
     deadline: Deadline,
     progress: &Progress,
@@ -216,7 +211,7 @@ where
 
 /// The id a failed request answers with: for a Create, what exists (to be deleted next) or the
 /// marker; otherwise the id CloudFormation gave.
-pub fn failure_physical_id(request: &Request, progress: &Progress) -> String {
+pub(crate) fn failure_physical_id(request: &Request, progress: &Progress) -> String {
     match request.request_type {
         RequestType::Create => progress
             .current()

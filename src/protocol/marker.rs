@@ -7,14 +7,14 @@ const MARKER_PREFIX: &str = "ecs-private-auth:failed-create:";
 
 /// `ecs-private-auth:failed-create:<LogicalResourceId>:<RequestId>`: no ARN, no name any
 /// service would accept, unique per request.
-pub fn failed_create_marker(request: &Request) -> String {
+pub(crate) fn failed_create_marker(request: &Request) -> String {
     format!(
         "{MARKER_PREFIX}{}:{}",
         request.logical_resource_id, request.request_id
     )
 }
 
-pub fn is_failed_create_marker(physical_id: &str) -> bool {
+pub(crate) fn is_failed_create_marker(physical_id: &str) -> bool {
     physical_id.starts_with(MARKER_PREFIX)
 }
 

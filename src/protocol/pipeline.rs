@@ -72,7 +72,7 @@ pub enum Handled {
 }
 
 /// The span every log line of a request carries.
-pub fn request_span(request: &Request, ids: &InvocationIds) -> tracing::Span {
+pub(crate) fn request_span(request: &Request, ids: &InvocationIds) -> tracing::Span {
     tracing::info_span!(
         "request",
         requestId = %ids.request_id,
@@ -86,7 +86,7 @@ pub fn request_span(request: &Request, ids: &InvocationIds) -> tracing::Span {
 }
 
 /// The pipeline of one function: built once in `main`, shared by every invocation.
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     function: &'static str,
     allowed_response_url_prefixes: Vec<String>,
     secret_names: SecretNames,

@@ -22,7 +22,7 @@ impl SecretString {
 
     /// The secret itself, for the one place that must send it (the secret value, a registry
     /// login). Keep it out of every message.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -41,9 +41,9 @@ impl fmt::Display for SecretString {
 
 /// Which property names hold secrets: the resource schemas know, the protocol does not, so the
 /// function hands it this when it starts.
-pub type SecretNames = fn(&str) -> bool;
+pub(crate) type SecretNames = fn(&str) -> bool;
 
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Shorter values are not scrubbed from text: masking every "ab" would garble messages, and
 /// such a value is no secret worth the name. Messages never include values anyway.
@@ -67,19 +67,19 @@ fn secrets() -> MutexGuard<'static, Vec<String>> {
 /// Secrets registered while a request is in flight; dropping it forgets them.
 #[derive(Debug)]
 #[must_use = "the secrets are forgotten when this is dropped"]
-pub struct SecretScope {
+pub(crate) struct SecretScope {
     registered: Vec<String>,
 }
 
 impl SecretScope {
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         SecretScope {
             registered: Vec::new(),
         }
     }
 
     /// Registers a secret learned while working (a password read from SSM, say).
-    pub fn add(&mut self, secret: &str) {
+    pub(crate) fn add(&mut self, secret: &str) {
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
@@ -114,20 +114,15 @@ impl Drop for SecretScope {
 pub struct RequestSecrets(Arc<Mutex<SecretScope>>);
 
 impl RequestSecrets {
-    pub fn register(request: &Request, secret_names: SecretNames) -> Self {
+    pub(crate) fn register(request: &Request, secret_names: SecretNames) -> Self {
         RequestSecrets(Arc::new(Mutex::new(register_request(
             request,
             secret_names,
         ))))
     }
 
-    /// A scope with nothing registered yet.
-    pub fn empty() -> Self {
-        RequestSecrets(Arc::new(Mutex::new(SecretScope::empty())))
-    }
-
     /// Registers a secret learned while working.
-    pub fn add(&self, secret: &str) {
+    pub(crate) fn add(&self, secret: &str) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -137,7 +132,7 @@ impl RequestSecrets {
 
 /// Registers the secrets a request carries: the ResponseURL's query, and every string under a
 /// property `secret_names` calls secret — in the new and the old properties.
-pub fn register_request(request: &Request, secret_names: SecretNames) -> SecretScope {
+pub(crate) fn register_request(request: &Request, secret_names: SecretNames) -> SecretScope {
     let mut scope = SecretScope::empty();
     if let Some((_, query)) = request.response_url.split_once('?') {
         scope.add(query);
@@ -162,7 +157,7 @@ pub fn register_request(request: &Request, secret_names: SecretNames) -> SecretS
 }
 
 /// Removes every property `secret_names` calls secret from an object.
-pub fn strip_secret_properties(properties: &mut Value, secret_names: SecretNames) {
+pub(crate) fn strip_secret_properties(properties: &mut Value, secret_names: SecretNames) {
     if let Value::Object(map) = properties {
         map.retain(|name, _| !secret_names(name));
     }
@@ -179,7 +174,7 @@ fn collect_strings(value: &Value, add: &mut impl FnMut(&str)) {
 }
 
 /// `text` with every registered secret and every signed-URL parameter masked.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     let mut out = scrub_signed_query(text);
     let mut known = secrets().clone();
     // Longest first, so a secret containing another is masked whole.
@@ -221,7 +216,7 @@ fn scrub_signed_query(text: &str) -> String {
 }
 
 /// `scheme://host[:port]/path`, without the query that carries the signature.
-pub fn url_without_query(url: &str) -> String {
+pub(crate) fn url_without_query(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             parsed.set_query(None);
@@ -235,7 +230,7 @@ pub fn url_without_query(url: &str) -> String {
 }
 
 /// `scheme://host[:port]` only.
-pub fn url_origin(url: &str) -> String {
+pub(crate) fn url_origin(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => parsed.origin().ascii_serialization(),
         Err(_) => "(unparseable URL)".to_owned(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// CloudFormation's default wait for a custom resource, and the most it allows.
-pub const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RequestType {
@@ -78,7 +78,7 @@ impl Request {
     /// How long CloudFormation waits for this resource: the `ServiceTimeout` property (seconds),
     /// else one hour. A value that is no number falls back to the default rather than failing a
     /// Delete, which must not validate properties.
-    pub fn service_timeout(&self) -> Duration {
+    pub(crate) fn service_timeout(&self) -> Duration {
         self.resource_properties
             .get("ServiceTimeout")
             .and_then(|value| match value {
@@ -126,7 +126,7 @@ pub struct Incoming {
 impl Incoming {
     /// A request as it arrives; `sent_at` is when SNS says it was published, if it came that
     /// way (CloudFormation's clock has run since then).
-    pub fn fresh(request: Request, sent_at: Option<u64>) -> Self {
+    pub(crate) fn fresh(request: Request, sent_at: Option<u64>) -> Self {
         let now = now_epoch_secs();
         Incoming {
             request,
@@ -139,7 +139,7 @@ impl Incoming {
     /// The payload that continues this request in a new invocation, without any secret
     /// property (the continuation travels through Lambda's event queue), carrying what this
     /// request has made so far.
-    pub fn continuation_payload(
+    pub(crate) fn continuation_payload(
         &self,
         made: Option<String>,
         secret_names: super::redact::SecretNames,
@@ -156,7 +156,7 @@ impl Incoming {
 
     /// When the whole wait must be over: ServiceTimeout from the first receipt, less a margin
     /// for the last answer.
-    pub fn wait_deadline(&self) -> std::time::SystemTime {
+    pub(crate) fn wait_deadline(&self) -> std::time::SystemTime {
         let timeout = self.request.service_timeout();
         let margin = (timeout / 10).min(Duration::from_secs(60));
         std::time::UNIX_EPOCH + Duration::from_secs(self.first_received_at) + timeout - margin

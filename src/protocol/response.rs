@@ -15,7 +15,7 @@ use crate::text::{ELLIPSIS_BYTES, shorten_middle};
 use crate::wait::{Backoff, retry_until};
 
 /// CloudFormation rejects larger response bodies.
-pub const MAX_BODY_BYTES: usize = 4096;
+pub(crate) const MAX_BODY_BYTES: usize = 4096;
 /// A Reason is shortened to this before Data is dropped.
 const MIN_REASON_BYTES: usize = 512;
 

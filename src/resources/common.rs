@@ -7,7 +7,7 @@ use crate::protocol::Request;
 /// resource with its full ARN, so a Delete that names one any other way (a bare name, a partial
 /// ARN, another case) is not one CloudFormation sent for it, and touches nothing
 /// (docs/design.md#genuine-requests).
-pub fn named_exactly(resource_arn: Option<&str>, request: &Request) -> bool {
+pub(crate) fn named_exactly(resource_arn: Option<&str>, request: &Request) -> bool {
     let named = resource_arn == Some(request.physical_id());
     if !named {
         tracing::warn!(
@@ -29,6 +29,6 @@ pub fn built<T, E: std::fmt::Display>(
 
 /// The name at the end of an ARN's resource (`arn:…:cluster/lab` → `lab`), or the text itself
 /// when it is a plain name.
-pub fn name_of(arn_or_name: &str) -> &str {
+pub(crate) fn name_of(arn_or_name: &str) -> &str {
     arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
 }

@@ -63,12 +63,16 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
 }
 
 /// For the cleanup: whether a tagged cluster still exists (not INACTIVE).
-pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+pub(crate) async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
     Ok(find_cluster(&clients.ecs, arn).await?.is_some())
 }
 
 /// For the cleanup: deletes a leftover cluster, retried while it drains, until `until`.
-pub async fn remove_leftover(clients: &Clients, arn: &str, until: Instant) -> Result<(), Error> {
+pub(crate) async fn remove_leftover(
+    clients: &Clients,
+    arn: &str,
+    until: Instant,
+) -> Result<(), Error> {
     delete_when_drained(&clients.ecs, name_of(arn), until).await
 }
 
@@ -181,7 +185,10 @@ async fn reconcile(
 
 /// The one place that decides whether a cluster exists: a `MISSING` failure or an `INACTIVE`
 /// status (a deleted cluster stays visible for a while) means it does not.
-pub async fn find_cluster(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<Cluster>, Error> {
+pub(crate) async fn find_cluster(
+    ecs: &aws_sdk_ecs::Client,
+    name: &str,
+) -> Result<Option<Cluster>, Error> {
     let output = ecs
         .describe_clusters()
         .clusters(name)
@@ -199,7 +206,7 @@ pub async fn find_cluster(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Optio
 
 /// Deletes the cluster, retrying while it still holds services or tasks (they drain after a
 /// service's Delete) until the invocation's time for work is nearly up.
-pub async fn delete_when_drained(
+pub(crate) async fn delete_when_drained(
     ecs: &aws_sdk_ecs::Client,
     name: &str,
     give_up_at: Instant,

@@ -34,11 +34,11 @@ use configuration::{
     network_configuration,
 };
 use deployment::wait_for_deployment;
-pub use stop_reasons::{is_iam_propagation, is_unfixable};
+use stop_reasons::is_iam_propagation;
 
 const WHAT: &str = "ECS service";
 /// How long after a request first arrived IAM errors count as propagation delay.
-pub const IAM_PROPAGATION_WINDOW: Duration = Duration::from_secs(180);
+pub(crate) const IAM_PROPAGATION_WINDOW: Duration = Duration::from_secs(180);
 /// Pauses between CreateService attempts while IAM propagates.
 const IAM_RETRY: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(20));
 /// Pauses between looks at a deployment or a draining service.
@@ -125,7 +125,7 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
 }
 
 /// For the cleanup: whether a tagged service still exists (not INACTIVE).
-pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+pub(crate) async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
     match cluster_and_name(arn) {
         Some((cluster, name)) => Ok(find_service(&clients.ecs, &cluster, &name).await?.is_some()),
         // An old-format ARN names no cluster: it cannot be looked up, so it is left alone.
@@ -135,7 +135,11 @@ pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error
 
 /// For the cleanup: scales a leftover service to zero, deletes it and waits until it has drained,
 /// until `until`.
-pub async fn remove_leftover(clients: &Clients, arn: &str, until: Instant) -> Result<(), Error> {
+pub(crate) async fn remove_leftover(
+    clients: &Clients,
+    arn: &str,
+    until: Instant,
+) -> Result<(), Error> {
     let Some((cluster, name)) = cluster_and_name(arn) else {
         return Ok(());
     };
@@ -224,7 +228,7 @@ async fn reject_spot_on_arm64(
 /// The one place that decides whether a service exists: a `MISSING` failure, an unknown
 /// cluster, or an `INACTIVE` status (a deleted service stays visible for a while) mean it does
 /// not.
-pub async fn find_service(
+pub(crate) async fn find_service(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     name: &str,
@@ -350,7 +354,7 @@ async fn reconcile(
     sync_ecs(ecs, arn, WHAT, &from_ecs(service.tags()), &props.tags).await
 }
 
-pub async fn stop_service(
+pub(crate) async fn stop_service(
     ecs: &aws_sdk_ecs::Client,
     cluster: &str,
     name: &str,

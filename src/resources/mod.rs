@@ -77,7 +77,7 @@ impl ResourceContext {
     /// Polls `check` until it is ready or fails, the whole wait bounded by the resource's
     /// ServiceTimeout from the request's first appearance; when this invocation's time runs out
     /// first, the request goes on in a new invocation of this function (docs/design.md#long-waits).
-    pub async fn wait_for<T, F, Fut>(
+    pub(crate) async fn wait_for<T, F, Fut>(
         &self,
         what: &str,
         backoff: Backoff,
@@ -110,7 +110,7 @@ impl ResourceContext {
 
     /// Keeps a secret learned while working (a password read from SSM, a registry's token) out
     /// of every message for as long as the request is in flight.
-    pub fn register_secret(&self, secret: &str) {
+    pub(crate) fn register_secret(&self, secret: &str) {
         self.request_secrets.add(secret);
     }
 
@@ -188,7 +188,7 @@ impl ResourceType {
     /// Whether a resource of this type that carries our tags still exists in a state worth
     /// deleting (the Tagging API lists deleted clusters and services for a while, and secrets
     /// already scheduled for deletion).
-    pub async fn leftover_exists(self, clients: &Clients, arn: &str) -> Result<bool, Error> {
+    pub(crate) async fn leftover_exists(self, clients: &Clients, arn: &str) -> Result<bool, Error> {
         match self {
             ResourceType::FargateCluster => fargate_cluster::leftover_exists(clients, arn).await,
             ResourceType::RegistryCredentials => {
@@ -202,7 +202,7 @@ impl ResourceType {
 
     /// Deletes a leftover of this type by its ARN with the type's own delete code, waiting no
     /// longer than `until`.
-    pub async fn remove_leftover(
+    pub(crate) async fn remove_leftover(
         self,
         clients: &Clients,
         arn: &str,

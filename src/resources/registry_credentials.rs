@@ -92,14 +92,14 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
 
 /// For the cleanup: whether a tagged secret still exists and is not yet scheduled for deletion
 /// (whose recovery window a second delete must not cut short).
-pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+pub(crate) async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
     Ok(find_secret(&clients.secrets, arn)
         .await?
         .is_some_and(|secret| secret.deleted_date().is_none()))
 }
 
 /// For the cleanup: deletes a leftover secret with a recovery window, never at once.
-pub async fn remove_leftover(
+pub(crate) async fn remove_leftover(
     clients: &Clients,
     arn: &str,
     recovery_days: i64,
@@ -207,7 +207,7 @@ async fn verify_with_registry(
 
 /// The one place that decides whether a secret exists: Secrets Manager's
 /// ResourceNotFoundException means it does not. A secret scheduled for deletion still exists.
-pub async fn find_secret(
+pub(crate) async fn find_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     id: &str,
 ) -> Result<Option<DescribeSecretOutput>, Error> {

@@ -5,7 +5,7 @@ use crate::Error;
 use crate::tags::{Tag, ecs_tags, secret_tags, tag_changes};
 
 /// IAM's tags from ours.
-pub fn iam_tags(tags: &[Tag]) -> Result<Vec<aws_sdk_iam::types::Tag>, Error> {
+pub(crate) fn iam_tags(tags: &[Tag]) -> Result<Vec<aws_sdk_iam::types::Tag>, Error> {
     tags.iter()
         .map(|tag| {
             aws_sdk_iam::types::Tag::builder()
@@ -18,7 +18,7 @@ pub fn iam_tags(tags: &[Tag]) -> Result<Vec<aws_sdk_iam::types::Tag>, Error> {
 }
 
 /// Brings the user tags of an ECS resource (`what`, for messages: "ECS cluster") in line.
-pub async fn sync_ecs(
+pub(crate) async fn sync_ecs(
     ecs: &aws_sdk_ecs::Client,
     arn: &str,
     what: &str,
@@ -46,7 +46,7 @@ pub async fn sync_ecs(
 }
 
 /// Brings the user tags of an IAM role in line.
-pub async fn sync_iam_role(
+pub(crate) async fn sync_iam_role(
     iam: &aws_sdk_iam::Client,
     name: &str,
     current: &[Tag],
@@ -73,7 +73,7 @@ pub async fn sync_iam_role(
 }
 
 /// Brings the user tags of a secret in line.
-pub async fn sync_secret(
+pub(crate) async fn sync_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     arn: &str,
     current: &[Tag],

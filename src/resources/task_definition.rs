@@ -32,7 +32,7 @@ use content::ecs_container;
 
 const WHAT: &str = "ECS task definition family";
 /// The tag holding a revision's content fingerprint.
-pub const TAG_CONTENT: &str = "ecs-private-auth:content";
+pub(crate) const TAG_CONTENT: &str = "ecs-private-auth:content";
 /// How many of a family's newest ACTIVE revisions are searched for one to adopt.
 const ADOPTION_SEARCH_DEPTH: usize = 25;
 
@@ -82,12 +82,12 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
 }
 
 /// For the cleanup: whether a tagged revision still exists (not being deleted).
-pub async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
+pub(crate) async fn leftover_exists(clients: &Clients, arn: &str) -> Result<bool, Error> {
     Ok(find_revision(&clients.ecs, arn).await?.is_some())
 }
 
 /// For the cleanup: deregisters and deletes a leftover revision.
-pub async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
+pub(crate) async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
     match find_revision(&clients.ecs, arn).await? {
         Some(revision) => delete_revision(&clients.ecs, &revision.definition).await,
         None => Ok(()),
@@ -235,7 +235,7 @@ async fn retag(
 
 /// The one place that decides whether a revision exists: ECS answers a ClientException for a
 /// revision it does not know, and a revision being deleted is as good as gone.
-pub async fn find_revision(
+pub(crate) async fn find_revision(
     ecs: &aws_sdk_ecs::Client,
     arn: &str,
 ) -> Result<Option<Revision>, Error> {
@@ -301,7 +301,7 @@ async fn active_revisions(context: &ResourceContext, family: &str) -> Result<Vec
 }
 
 /// Deregisters the revision (if still ACTIVE), then deletes it.
-pub async fn delete_revision(
+pub(crate) async fn delete_revision(
     ecs: &aws_sdk_ecs::Client,
     definition: &TaskDefinition,
 ) -> Result<(), Error> {

@@ -28,7 +28,7 @@ use policies::{managed_policy_arns, permissions_boundary, trust_policy};
 
 const WHAT: &str = "IAM role";
 /// The inline policy this product writes and owns.
-pub const INLINE_POLICY_NAME: &str = "ecs-private-auth-registry-credentials";
+pub(crate) const INLINE_POLICY_NAME: &str = "ecs-private-auth-registry-credentials";
 
 pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     create_or_update(request, context).await
@@ -91,7 +91,7 @@ pub async fn delete(request: &Request, context: &ResourceContext) -> Result<Dele
 
 /// For the cleanup: deletes a leftover role, its policies first. IAM holds no deleted roles, so
 /// a role the Tagging API lists still exists.
-pub async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
+pub(crate) async fn remove_leftover(clients: &Clients, arn: &str) -> Result<(), Error> {
     delete_role(&clients.iam, name_of(arn)).await
 }
 
@@ -130,7 +130,10 @@ fn fixed_name_path_error(name: &str) -> Error {
 }
 
 /// Whether the role exists (see [`is_no_such_entity`]).
-pub async fn find_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>, Error> {
+pub(crate) async fn find_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Option<Role>, Error> {
     match iam.get_role().role_name(name).send().await {
         Ok(output) => Ok(output.role),
         Err(err) if is_no_such_entity(&err) => Ok(None),

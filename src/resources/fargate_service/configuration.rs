@@ -116,7 +116,7 @@ pub(super) fn needs_update(service: &Service, props: &FargateServiceProperties) 
 
 /// Whether a task definition as the properties give it (ARN, `family:revision` or `family`)
 /// names the revision ECS reports.
-pub fn same_task_definition(requested: &str, actual_arn: &str) -> bool {
+pub(crate) fn same_task_definition(requested: &str, actual_arn: &str) -> bool {
     let requested = requested
         .rsplit("task-definition/")
         .next()
