@@ -3,9 +3,10 @@
 //!
 //! The crate is the library shared by every Lambda function of the product:
 //! - [`protocol`] speaks CloudFormation's custom-resource protocol (parsing, checks, the one
-//!   response per request, the deadline and panic guard, redaction). Slices never touch it.
+//!   response per request, the deadline and panic guard, redaction), and its pipeline turns an invocation into answers. Resource types never touch it.
 //! - [`properties`] turns `ResourceProperties` into typed values with errors a user can act on.
-//! - [`slices`] holds one module per resource type, create / update / delete side by side.
+//! - `resources` holds one module per resource type, create / update / delete side by side, and
+//!   [`resource_type`] the one list of the five types.
 //! - [`provider`] glues them together for the on-create, on-update and on-delete functions, and
 //!   [`on_failure`] answers for invocations that crashed.
 //! - [`cleanup`] is nightly-cleanup: it deletes what stacks left behind, and nothing else.

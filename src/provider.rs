@@ -1,4 +1,4 @@
-//! The on-create, on-update and on-delete functions: the protocol's [`Pipeline`] handed the
+//! The on-create, on-update and on-delete functions: the protocol's pipeline handed the
 //! resource types' work. Each function answers one request type (docs/design.md#routing).
 
 use std::sync::Arc;

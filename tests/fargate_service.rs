@@ -1,7 +1,7 @@
 //! Custom::FargateService against moto, with a real VPC, subnet and security group in moto's EC2
 //! and MOTO_ECS_SERVICE_RUNNING so that deployments complete. What moto cannot show (rollouts
 //! that fail, stopped tasks, IAM propagation, waits across invocations) is covered with
-//! aws-smithy-mocks in src/slices/service_tests.rs.
+//! aws-smithy-mocks in tests/aws_mocks.rs.
 
 mod support;
 

@@ -117,7 +117,7 @@ fn every_custom_resource_uses_a_supported_type_and_known_property_names() {
         .into_iter()
         .filter(|(_, r)| r["Type"].as_str().unwrap().starts_with("Custom::"))
         .collect();
-    assert_eq!(customs.len(), 5, "the lab has the five slices");
+    assert_eq!(customs.len(), 5, "the lab has the five resource types");
     let mut kinds = BTreeSet::new();
     for (id, resource) in customs {
         let kind = ResourceType::from_type_name(resource["Type"].as_str().unwrap())

@@ -59,19 +59,7 @@ impl ClusterProperties {
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;
-        let cluster_name = props.non_empty_string("ClusterName")?;
-        if let Some(name) = &cluster_name {
-            let valid = name.len() <= 255
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(PropertyError::invalid(
-                    "ClusterName",
-                    "up to 255 letters, digits, hyphens and underscores",
-                ));
-            }
-        }
+        let cluster_name = props.ecs_name("ClusterName")?;
         let capacity_providers = match props.string_list("CapacityProviders")? {
             None => vec![CapacityProvider::Fargate, CapacityProvider::FargateSpot],
             Some(names) => parse_capacity_providers(&names)?,

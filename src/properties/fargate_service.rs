@@ -62,19 +62,7 @@ impl FargateServiceProperties {
 
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Props::top_level(value, Self::NAMES)?;
-        let service_name = props.non_empty_string("ServiceName")?;
-        if let Some(name) = &service_name {
-            let valid = name.len() <= 255
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(PropertyError::invalid(
-                    "ServiceName",
-                    "up to 255 letters, digits, hyphens and underscores",
-                ));
-            }
-        }
+        let service_name = props.ecs_name("ServiceName")?;
         let subnets = props.required_string_list("Subnets")?;
         check_ids("Subnets", &subnets, "subnet-")?;
         let security_groups = props.required_string_list("SecurityGroups")?;

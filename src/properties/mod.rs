@@ -80,7 +80,7 @@ pub(crate) fn is_secret_property(name: &str) -> bool {
             .any(|secret| strsim::damerau_levenshtein(&lowered, &secret.to_ascii_lowercase()) <= 3)
 }
 
-/// Reads the optional `Tags` list every slice accepts. Keys under `aws:` and the product's own
+/// Reads the optional `Tags` list every resource type accepts. Keys under `aws:` and the product's own
 /// `ecs-private-auth:` prefix are reserved.
 pub(crate) fn parse_tags(props: &Props<'_>) -> Result<Vec<Tag>, PropertyError> {
     let mut tags = Vec::new();

@@ -153,6 +153,25 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// An ECS cluster or service name when present: up to 255 letters, digits, hyphens and
+    /// underscores.
+    pub(crate) fn ecs_name(&self, name: &str) -> Result<Option<String>, PropertyError> {
+        let value = self.non_empty_string(name)?;
+        let valid = |text: &String| {
+            text.len() <= 255
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        match value {
+            Some(text) if !valid(&text) => Err(PropertyError::invalid(
+                self.path_of(name),
+                "up to 255 letters, digits, hyphens and underscores",
+            )),
+            other => Ok(other),
+        }
+    }
+
     /// `true`/`false` in any case, or `1`/`0`, as JSON or as a string.
     pub fn bool(&self, name: &str) -> Result<Option<bool>, PropertyError> {
         let invalid = || PropertyError::invalid(self.path_of(name), "true or false");

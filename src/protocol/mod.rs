@@ -1,4 +1,4 @@
-//! CloudFormation's custom-resource protocol, apart from any slice: what a request is, which
+//! CloudFormation's custom-resource protocol, apart from any resource type: what a request is, which
 //! requests may be answered, the one response per request, and what never leaves.
 
 pub mod checks;

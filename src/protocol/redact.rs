@@ -2,7 +2,7 @@
 //!
 //! Messages are built without values in the first place; this module is the second line. The
 //! secrets of the requests in flight are registered here, and every Reason, Data value, function
-//! result and log line passes through [`redact`] on its way out.
+//! result and log line passes through `redact` on its way out.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

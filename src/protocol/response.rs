@@ -56,7 +56,7 @@ impl Response {
         }
     }
 
-    /// The JSON body for `request`: redacted, and at most [`MAX_BODY_BYTES`] long. Reason is
+    /// The JSON body for `request`: redacted, and at most `MAX_BODY_BYTES` (4096 bytes) long. Reason is
     /// shortened first (keeping its head and tail), then Data is dropped.
     pub fn encode(&self, request: &Request) -> Vec<u8> {
         let mut reason = self.reason.as_deref().map(redact);

@@ -204,16 +204,22 @@ async fn attach_policies(
 ) -> Result<(), Error> {
     put_inline_policy(context, name, props).await?;
     for arn in managed_policies {
-        context
-            .clients
-            .iam
-            .attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
+        attach_managed_policy(&context.clients.iam, name, arn).await?;
     }
+    Ok(())
+}
+
+async fn attach_managed_policy(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    policy_arn: &str,
+) -> Result<(), Error> {
+    iam.attach_role_policy()
+        .role_name(name)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
     Ok(())
 }
 
@@ -267,12 +273,7 @@ async fn reconcile(
         .iter()
         .filter(|arn| !attached.contains(arn))
     {
-        iam.attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|err| Error::aws("attaching a managed policy to IAM role", name, err))?;
+        attach_managed_policy(iam, name, arn).await?;
     }
     for arn in attached
         .iter()
@@ -359,16 +360,7 @@ pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), Er
             .policy_arn(&arn)
             .send()
             .await;
-        match detached {
-            Err(err) if !is_no_such_entity(&err) => {
-                return Err(Error::aws(
-                    "detaching a managed policy from IAM role",
-                    name,
-                    err,
-                ));
-            }
-            _ => {}
-        }
+        unless_missing(detached, "detaching a managed policy from IAM role", name)?;
     }
     for policy in inline_policy_names(iam, name).await? {
         let deleted = iam
@@ -377,24 +369,28 @@ pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), Er
             .policy_name(&policy)
             .send()
             .await;
-        match deleted {
-            Err(err) if !is_no_such_entity(&err) => {
-                return Err(Error::aws(
-                    "deleting the inline policy of IAM role",
-                    name,
-                    err,
-                ));
-            }
-            _ => {}
-        }
+        unless_missing(deleted, "deleting the inline policy of IAM role", name)?;
     }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => {
-            tracing::info!(role = name, "role deleted");
-            Ok(())
-        }
-        Err(err) if is_no_such_entity(&err) => Ok(()),
-        Err(err) => Err(Error::aws("deleting IAM role", name, err)),
+    let deleted = iam.delete_role().role_name(name).send().await;
+    if deleted.is_ok() {
+        tracing::info!(role = name, "role deleted");
+    }
+    unless_missing(deleted, "deleting IAM role", name)
+}
+
+/// A removal step's result: done, or already done (not found), or the error.
+fn unless_missing<T, E, R>(
+    result: Result<T, aws_sdk_iam::error::SdkError<E, R>>,
+    action: &'static str,
+    name: &str,
+) -> Result<(), Error>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Err(err) if !is_no_such_entity(&err) => Err(Error::aws(action, name, err)),
+        _ => Ok(()),
     }
 }
 

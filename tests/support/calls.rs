@@ -180,7 +180,8 @@ impl CallGraph {
         self.functions.contains_key(&full).then_some(full)
     }
 
-    /// `slices::common::retry_until` re-exported from `wait::retry_until` is the latter.
+    /// `resources::fargate_service::is_iam_propagation` re-exported from its `stop_reasons` is the
+    /// latter.
     fn follow_reexports(&self, path: &str) -> String {
         let (module, name) = match path.rsplit_once("::") {
             Some((module, name)) => (module.to_owned(), name),
@@ -345,7 +346,7 @@ fn absolute(module: &str, path: &[String]) -> String {
         Some("super") => parent(module),
         Some(other) => {
             let local = join(module, other);
-            // `use cluster::x` inside `slices` names `slices::cluster`; anything else another crate.
+            // `use policies::x` inside `resources::task_execution_role` names its child module; anything else another crate.
             if module.is_empty() {
                 other.to_owned()
             } else {
@@ -391,7 +392,7 @@ fn collect_rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// `slices/role.rs` → `slices::role`; `slices/mod.rs` → `slices`; `lib.rs` → the root.
+/// `resources/fargate_cluster.rs` → `resources::fargate_cluster`; `resources/mod.rs` → `resources`; `lib.rs` → the root.
 fn module_of(relative: &str) -> String {
     if relative == "lib.rs" {
         return String::new();
