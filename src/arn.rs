@@ -40,15 +40,6 @@ impl Arn {
         })
     }
 
-    /// Where the resource lives: its partition, region and account.
-    pub fn location(&self) -> crate::protocol::FunctionIdentity {
-        crate::protocol::FunctionIdentity {
-            partition: self.partition.clone(),
-            region: self.region.clone(),
-            account: self.account.clone(),
-        }
-    }
-
     /// The last `/`-separated segment of the resource: a role's, cluster's or service's name.
     pub(crate) fn resource_name(&self) -> &str {
         self.resource.rsplit('/').next().unwrap_or(&self.resource)

@@ -22,7 +22,6 @@ pub mod on_failure;
 pub mod properties;
 pub mod protocol;
 pub mod provider;
-pub(crate) mod reach;
 pub mod registry;
 pub mod resource_type;
 pub(crate) mod resources;

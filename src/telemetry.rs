@@ -32,32 +32,6 @@ pub(crate) fn lambda_level(level: &str) -> &'static str {
     }
 }
 
-/// Lambda's ids of one invocation. Every log line carries them, so that it can be joined with
-/// Lambda's own START, REPORT and timeout lines and with the X-Ray trace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct InvocationIds {
-    pub request_id: String,
-    pub xray_trace_id: Option<String>,
-}
-
-impl InvocationIds {
-    pub fn of(context: &lambda_runtime::Context) -> Self {
-        InvocationIds {
-            request_id: context.request_id.clone(),
-            xray_trace_id: context.xray_trace_id.clone(),
-        }
-    }
-
-    /// The span of everything the invocation logs outside a request's own span.
-    pub fn span(&self) -> tracing::Span {
-        tracing::info_span!(
-            "invocation",
-            requestId = %self.request_id,
-            xrayTraceId = self.xray_trace_id.as_deref().unwrap_or_default(),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -386,7 +386,7 @@ impl Cleaner {
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
         use tracing::Instrument;
-        let span = crate::telemetry::InvocationIds::of(&event.context).span();
+        let span = crate::protocol::pipeline::InvocationIds::of(&event.context).span();
         // Boxed: the run's future is deep enough to strain the compiler's layout of the binary.
         Box::pin(self.handle_invocation(event))
             .instrument(span)

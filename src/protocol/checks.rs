@@ -22,7 +22,7 @@ impl FunctionIdentity {
             .resource
             .strip_prefix("function:")
             .is_some_and(|name| !name.is_empty());
-        (arn.service == "lambda" && named).then(|| arn.location())
+        (arn.service == "lambda" && named).then(|| location_of(arn))
     }
 }
 
@@ -46,7 +46,15 @@ pub enum Rejection {
 pub(crate) fn stack_location(stack_id: &str) -> Option<FunctionIdentity> {
     let arn = Arn::parse(stack_id).ok()?;
     let is_stack = arn.service == "cloudformation" && arn.resource.starts_with("stack/");
-    (is_stack && !arn.region.is_empty() && !arn.account.is_empty()).then(|| arn.location())
+    (is_stack && !arn.region.is_empty() && !arn.account.is_empty()).then(|| location_of(arn))
+}
+
+fn location_of(arn: Arn) -> FunctionIdentity {
+    FunctionIdentity {
+        partition: arn.partition,
+        region: arn.region,
+        account: arn.account,
+    }
 }
 
 /// Checks a request against the function's own identity and the allowed response prefixes.

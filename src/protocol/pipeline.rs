@@ -14,7 +14,6 @@ use super::{
     Deadline, FunctionIdentity, Incoming, Malformed, Request, RequestType, Response,
     ResponseSender, Status, parse_invocation,
 };
-use crate::telemetry::InvocationIds;
 
 /// What a function does with the requests an invocation carries.
 pub trait Work: Sync {
@@ -69,6 +68,32 @@ pub enum Handled {
         logical_resource_id: String,
         error: String,
     },
+}
+
+/// Lambda's ids of one invocation. Every log line carries them, so that it can be joined with
+/// Lambda's own START, REPORT and timeout lines and with the X-Ray trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct InvocationIds {
+    pub request_id: String,
+    pub xray_trace_id: Option<String>,
+}
+
+impl InvocationIds {
+    pub fn of(context: &lambda_runtime::Context) -> Self {
+        InvocationIds {
+            request_id: context.request_id.clone(),
+            xray_trace_id: context.xray_trace_id.clone(),
+        }
+    }
+
+    /// The span of everything the invocation logs outside a request's own span.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "invocation",
+            requestId = %self.request_id,
+            xrayTraceId = self.xray_trace_id.as_deref().unwrap_or_default(),
+        )
+    }
 }
 
 /// The span every log line of a request carries.

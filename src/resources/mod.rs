@@ -6,6 +6,7 @@
 pub mod common;
 pub mod fargate_cluster;
 pub mod fargate_service;
+pub mod reach;
 pub mod registry_credentials;
 pub mod tag_sync;
 pub mod task_definition;

@@ -13,6 +13,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::common::named_exactly;
+use super::reach;
 use super::tag_sync::sync_secret;
 use super::{Deleted, ResourceContext};
 use crate::Error;
@@ -20,7 +21,6 @@ use crate::aws::Clients;
 use crate::naming::{generated_name, idempotency_token, limits};
 use crate::properties::{PasswordSource, RegistryCredentialsProperties, SecretString};
 use crate::protocol::{Outcome, Request};
-use crate::reach;
 use crate::registry::RegistryCheck;
 use crate::tags::{Tag, is_ours, managed_tags, secret_tags};
 

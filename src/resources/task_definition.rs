@@ -15,6 +15,7 @@ use aws_sdk_ecs::types::{
 use time::OffsetDateTime;
 
 use super::common::named_exactly;
+use super::reach;
 use super::tag_sync::sync_ecs;
 use super::{Deleted, ResourceContext};
 use crate::Error;
@@ -22,7 +23,6 @@ use crate::arn::Arn;
 use crate::aws::Clients;
 use crate::properties::{CpuArchitecture, TaskDefinitionProperties};
 use crate::protocol::{Outcome, Request};
-use crate::reach;
 
 mod content;
 

@@ -11,6 +11,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::common::{name_of, named_exactly};
+use super::reach;
 use super::tag_sync::{iam_tags, sync_iam_role};
 use super::{Deleted, ResourceContext};
 use crate::Error;
@@ -18,7 +19,6 @@ use crate::aws::Clients;
 use crate::naming::{generated_name, limits, stack_name};
 use crate::properties::TaskExecutionRoleProperties;
 use crate::protocol::{Outcome, Request};
-use crate::reach;
 
 mod policies;
 

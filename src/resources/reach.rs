@@ -5,11 +5,11 @@
 //! and roles this provider made for the same stack, or what the operator allow-listed. Every check
 //! here runs before any change and fails naming the property.
 
+use super::ResourceContext;
 use crate::Error;
 use crate::arn::Arn;
 use crate::properties::DEFAULT_ROLE_PATH;
 use crate::protocol::Request;
-use crate::resources::ResourceContext;
 use crate::settings::Settings;
 use crate::tags::TAG_STACK_ID;
 
@@ -85,10 +85,9 @@ async fn check_secret(
     if matches_any(&context.settings.allowed_secret_arns, secret) {
         return Ok(());
     }
-    let described =
-        crate::resources::registry_credentials::find_secret(&context.clients.secrets, secret)
-            .await?
-            .ok_or_else(|| out_of_reach(property, format!("no secret {secret} exists")))?;
+    let described = super::registry_credentials::find_secret(&context.clients.secrets, secret)
+        .await?
+        .ok_or_else(|| out_of_reach(property, format!("no secret {secret} exists")))?;
     let arn = described.arn().unwrap_or(secret);
     if matches_any(&context.settings.allowed_secret_arns, arn) {
         return Ok(());
@@ -153,7 +152,7 @@ pub(crate) async fn check_execution_role(
         return Ok(());
     }
     let name = arn.resource_name();
-    let role = crate::resources::task_execution_role::find_role(&context.clients.iam, name)
+    let role = super::task_execution_role::find_role(&context.clients.iam, name)
         .await?
         .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
     let made_by_this_stack = role.arn() == role_arn
@@ -192,10 +191,9 @@ pub(crate) async fn check_task_role(
             ),
         ));
     }
-    let role =
-        crate::resources::task_execution_role::find_role(&context.clients.iam, arn.resource_name())
-            .await?
-            .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
+    let role = super::task_execution_role::find_role(&context.clients.iam, arn.resource_name())
+        .await?
+        .ok_or_else(|| out_of_reach(PROPERTY, format!("no role {role_arn} exists")))?;
     let held = format!("role{}{}", role.path(), role.role_name());
     refuse_product_role(PROPERTY, &held, role_arn)?;
     if role.arn() != role_arn {
