@@ -172,14 +172,7 @@ where
         Ok(Ok(Outcome::Done {
             physical_resource_id,
             data,
-        })) => {
-            // A Delete always answers with the id it was given (docs/design.md#physical-ids).
-            let physical_resource_id = match request.request_type {
-                RequestType::Delete => request.physical_id().to_owned(),
-                _ => physical_resource_id,
-            };
-            Some(Response::success(physical_resource_id, data))
-        }
+        })) => Some(Response::success(physical_resource_id, data)),
         Ok(Ok(Outcome::Continued)) => None,
         Ok(Err(err)) => {
             let reason = err.to_string();
