@@ -202,7 +202,7 @@ fn undo_rules() -> (Rule, Rule) {
 
 #[tokio::test]
 async fn a_failed_rollout_quotes_the_stopped_tasks_reason_and_removes_the_new_service() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services)
         .sequence()
         .output(no_service)
@@ -267,7 +267,7 @@ async fn a_failed_rollout_quotes_the_stopped_tasks_reason_and_removes_the_new_se
 
 #[tokio::test]
 async fn a_task_stopped_by_the_registry_fails_fast_while_the_rollout_is_still_in_progress() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services)
         .sequence()
         .output(no_service)
@@ -323,7 +323,7 @@ async fn a_task_stopped_by_the_registry_fails_fast_while_the_rollout_is_still_in
 
 #[tokio::test]
 async fn iam_propagation_errors_are_retried_until_create_service_succeeds() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services)
         .sequence()
         .output(no_service)
@@ -371,7 +371,7 @@ async fn iam_propagation_errors_are_retried_until_create_service_succeeds() {
 
 #[tokio::test]
 async fn a_wait_that_outlasts_the_invocation_continues_in_a_new_one_without_answering() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services)
         .sequence()
         .output(no_service)
@@ -457,7 +457,7 @@ async fn a_wait_that_outlasts_the_invocation_continues_in_a_new_one_without_answ
 
 #[tokio::test]
 async fn an_invocation_too_short_to_wait_one_poll_interval_says_so_instead_of_handing_over() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services)
         .sequence()
         .output(no_service)
@@ -515,7 +515,7 @@ async fn an_invocation_too_short_to_wait_one_poll_interval_says_so_instead_of_ha
 
 #[tokio::test]
 async fn a_continued_create_whose_rollout_fails_undoes_the_service_it_made() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_services).then_output(|| {
         DescribeServicesOutput::builder()
             .services(service_with(
@@ -570,7 +570,7 @@ async fn a_continued_create_whose_rollout_fails_undoes_the_service_it_made() {
 
 #[tokio::test]
 async fn a_cluster_delete_is_retried_while_services_drain_out_of_it() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_clusters).then_output(|| {
         DescribeClustersOutput::builder()
             .clusters(
@@ -618,7 +618,7 @@ async fn a_cluster_delete_is_retried_while_services_drain_out_of_it() {
 
 #[tokio::test]
 async fn throttling_is_retried_by_the_sdk_policy() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let describe = mock!(Ecs::describe_clusters)
         .sequence()
         .error(|| {

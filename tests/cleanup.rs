@@ -98,7 +98,7 @@ fn played(
 }
 
 async fn world() -> World {
-    let moto = Moto::start().await;
+    let moto = Moto::start().await.unwrap();
     let cloudformation = LocalCloudFormation::start().await.unwrap();
     let config = moto.sdk_config().await;
     let clients = Clients {

@@ -21,7 +21,7 @@ struct Stack {
 
 async fn stack() -> Stack {
     let lab = Lab::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
-    let network = support::network::create(&lab.moto.endpoint).await;
+    let network = support::network::create(&lab.moto.endpoint).await.unwrap();
     lab.own_role("exec").await;
     let cluster = lab
         .create(

@@ -23,14 +23,15 @@ struct Harness {
 
 impl Harness {
     async fn start(name: &str, env: &[(&str, &str)]) -> Self {
-        let receiver = Receiver::start().await;
-        let runtime = RuntimeApi::start().await;
+        let receiver = Receiver::start().await.unwrap();
+        let runtime = RuntimeApi::start().await.unwrap();
         let cloudformation = LocalCloudFormation::start().await.unwrap();
         let prefix = format!("{}/responses/", receiver.base_url);
         let mut env: Vec<(&str, &str)> = env.to_vec();
         env.push(("ALLOWED_RESPONSE_URL_PREFIXES", &prefix));
         env.push(("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint));
-        let function = FunctionProcess::start(&function_binary(name), &runtime, name, &env);
+        let function =
+            FunctionProcess::start(&function_binary(name), &runtime, name, &env).unwrap();
         Harness {
             runtime,
             receiver,
@@ -83,7 +84,7 @@ fn cluster_request(
 
 #[tokio::test]
 async fn a_create_is_answered_success_with_the_cluster_arn() {
-    let moto = support::moto::Moto::start().await;
+    let moto = support::moto::Moto::start().await.unwrap();
     let harness = Harness::start("on-create", &[("AWS_ENDPOINT_URL", &moto.endpoint)]).await;
     let request = cluster_request(
         "Create",

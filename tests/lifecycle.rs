@@ -1,340 +1,214 @@
-//! The whole lab, locally: template.yaml's custom resources through Create, Update and Delete,
-//! sent SNS-style to the real function binaries over the Lambda Runtime API, against moto and the
-//! Debian docker-registry, then nightly-cleanup in dry-run and for real. `make demo` runs this
-//! with its timeline printed; CI runs it as the end-to-end test.
+//! The whole lab, locally, through the same runner `make demo` drives (src/local/runner.rs):
+//! template.yaml's custom resources through Create, Update and Delete, sent SNS-style to the real
+//! function binaries over the Lambda Runtime API, against moto and the Debian docker-registry,
+//! then nightly-cleanup in dry-run and for real. A failed Create and a failed Update roll back as
+//! CloudFormation rolls them back.
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use aws_sdk_ssm::types::ParameterType;
 use ecs_private_auth::local::cloudformation::{LocalCloudFormation, StackRecord};
+use ecs_private_auth::local::emulator::Emulator;
+use ecs_private_auth::local::provider::{Environment, LocalProvider};
+use ecs_private_auth::local::receiver::Receiver;
+use ecs_private_auth::local::registry::PASSWORD;
+use ecs_private_auth::local::runner::{
+    Event, Runner, Services, Stack, parameters_from_file, table_header, table_row,
+};
+use ecs_private_auth::local::template::{Pseudo, Template};
 use serde_json::{Map, Value, json};
-use support::lab::create_boundary_policy;
-use support::moto::Moto;
-use support::receiver::Receiver;
-use support::registry::{IMAGE, PASSWORD, Registry};
-use support::runtime_api::{FunctionProcess, RuntimeApi};
-use support::template::{Pseudo, Scope, Template};
-use support::{ACCOUNT, REGION, function_arn, function_binary, sns_event};
+use support::{ACCOUNT, REGION, function_binary};
 
 const STACK_NAME: &str = "lab";
 const ROTATED_PASSWORD: &str = "Rotated-Registry-Passw0rd";
 
-/// One function binary behind its own Runtime API.
-struct Function {
-    name: &'static str,
-    runtime: RuntimeApi,
-    _process: FunctionProcess,
-}
-
-struct Lab {
-    moto: Moto,
-    receiver: Receiver,
+/// Everything a played stack needs, started for one test.
+struct World {
+    emulator: Emulator,
     cloudformation: LocalCloudFormation,
-    functions: Vec<Function>,
+    receiver: Receiver,
+    provider: LocalProvider,
     template: Template,
-    pseudo: Pseudo,
-    scope: Scope,
     clients: ecs_private_auth::aws::Clients,
-    counter: u32,
-    failures: Vec<String>,
+    events: Arc<Mutex<Vec<Event>>>,
 }
 
-impl Lab {
-    async fn function(
-        moto: &Moto,
-        receiver: &Receiver,
-        cloudformation: &LocalCloudFormation,
-        boundary: &str,
-        name: &'static str,
-    ) -> Function {
-        let runtime = RuntimeApi::start().await;
-        let prefix = format!("{}/responses/", receiver.base_url);
-        let env = vec![
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-            ("ALLOWED_RESPONSE_URL_PREFIXES", &prefix),
-            ("ROLE_PERMISSIONS_BOUNDARY_ARN", boundary),
-            ("AWS_ENDPOINT_URL_CLOUDFORMATION", &cloudformation.endpoint),
-            ("RUST_LOG", "info"),
-        ];
-        let process = FunctionProcess::start(&function_binary(name), &runtime, name, &env);
-        Function {
-            name,
-            runtime,
-            _process: process,
+impl World {
+    async fn start() -> Self {
+        let emulator = Emulator::start(None).await.unwrap();
+        emulator.put_registry_password(STACK_NAME).await.unwrap();
+        let cloudformation = LocalCloudFormation::start().await.unwrap();
+        let receiver = Receiver::start().await.unwrap();
+        let binaries = function_binary("on-create").parent().unwrap().to_owned();
+        let environment = Environment {
+            aws_endpoint: emulator.moto.endpoint.clone(),
+            cloudformation_endpoint: cloudformation.endpoint.clone(),
+            response_url_prefix: format!("{}/responses/", receiver.base_url),
+            boundary_arn: emulator.boundary_arn.clone(),
+            extra: Vec::new(),
+        };
+        let provider = LocalProvider::start(&binaries, &environment).await.unwrap();
+        let clients = ecs_private_auth::aws::Clients::new(&emulator.config);
+        let template = Template::load(&root().join("template.yaml")).unwrap();
+        eprintln!("\n{}", table_header());
+        World {
+            emulator,
+            cloudformation,
+            receiver,
+            provider,
+            template,
+            clients,
+            events: Arc::default(),
         }
     }
 
-    async fn invoke(&self, function: &str, payload: Value) -> Value {
-        let function = self
-            .functions
+    fn runner(&self) -> Runner<'_> {
+        let events = self.events.clone();
+        Runner::new(
+            &self.template,
+            Pseudo::new(STACK_NAME, REGION, ACCOUNT),
+            Services {
+                provider: &self.provider,
+                receiver: &self.receiver,
+                cloudformation: &self.cloudformation,
+            },
+            move |event: &Event| {
+                eprintln!("{}", table_row(event));
+                events.lock().unwrap().push(event.clone());
+            },
+        )
+    }
+
+    /// The lab's parameters (local/parameters/lab.json), with `changes` on top.
+    fn parameters(&self, changes: &[&str]) -> Map<String, Value> {
+        let mut placeholders = self.emulator.placeholders();
+        placeholders.insert("stack", STACK_NAME.to_owned());
+        let mut values =
+            parameters_from_file(&root().join("local/parameters/lab.json"), &placeholders).unwrap();
+        for file in changes {
+            values.extend(parameters_from_file(&root().join(file), &placeholders).unwrap());
+        }
+        values
+    }
+
+    /// `(status, logical id)` of every event so far, in order.
+    fn timeline(&self) -> Vec<(String, String)> {
+        self.events
+            .lock()
+            .unwrap()
             .iter()
-            .find(|f| f.name == function)
-            .expect("function started");
-        function
-            .runtime
-            .call(
-                &function_arn(function.name),
-                payload,
-                Duration::from_secs(120),
-            )
-            .await
-            .response()
+            .map(|event| (event.status.clone(), event.logical_id.clone()))
+            .collect()
     }
 
-    /// Sends one request as CloudFormation would (through SNS, to the function of its type) and
-    /// prints a timeline line.
-    async fn send(
-        &mut self,
-        request_type: &str,
-        logical_id: &str,
-        properties: &Value,
-        physical_id: Option<&str>,
-        old: Option<&Value>,
-    ) -> Value {
-        self.counter += 1;
-        let resource_type = self.template_type(logical_id);
-        let name = format!("{logical_id}-{}", self.counter);
-        let mut request = json!({
-            "RequestType": request_type,
-            "ServiceToken": self.scope.others["RequestTopic"],
-            "RequestId": format!("0000{:04}-0000-4000-8000-000000000000", self.counter),
-            "ResponseURL": self.receiver.url(&name),
-            "StackId": stack_id(),
-            "ResourceType": resource_type,
-            "LogicalResourceId": logical_id,
-            "ResourceProperties": cloudformation_strings(properties),
-        });
-        if let Some(id) = physical_id {
-            request["PhysicalResourceId"] = json!(id);
+    async fn active_clusters(&self) -> usize {
+        let listed = self.clients.ecs.list_clusters().send().await.unwrap();
+        if listed.cluster_arns().is_empty() {
+            return 0;
         }
-        if let Some(old) = old {
-            request["OldResourceProperties"] = cloudformation_strings(old);
-        }
-        let function = format!("on-{}", request_type.to_lowercase());
-        let started = Instant::now();
-        self.cloudformation.play(&request);
-        self.invoke(&function, sns_event(&[request.clone()])).await;
-        let answer = self
-            .receiver
-            .accepted_for(&name)
-            .pop()
-            .map(|received| received.json())
-            .unwrap_or(json!({"Status": "NO ANSWER"}));
-        self.cloudformation.record_answer(&request, &answer);
-        let status = answer["Status"].as_str().unwrap_or_default().to_owned();
-        eprintln!(
-            "  {:<20} {:<7} {:<8} {:>6} ms  {}",
-            logical_id,
-            request_type,
-            status,
-            started.elapsed().as_millis(),
-            answer["PhysicalResourceId"].as_str().unwrap_or_default()
-        );
-        if status != "SUCCESS" {
-            eprintln!(
-                "      reason: {}",
-                answer["Reason"].as_str().unwrap_or_default()
-            );
-            self.failures
-                .push(format!("{request_type} {logical_id}: {}", answer["Reason"]));
-        }
-        answer
-    }
-
-    async fn service(&self, cluster: &str, service: &str) -> aws_sdk_ecs::types::Service {
-        let output = self
+        let described = self
             .clients
             .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
+            .describe_clusters()
+            .set_clusters(Some(listed.cluster_arns().to_vec()))
             .send()
             .await
             .unwrap();
-        output.services.unwrap().remove(0)
+        described
+            .clusters()
+            .iter()
+            .filter(|cluster| cluster.status() == Some("ACTIVE"))
+            .count()
     }
 
-    fn template_type(&self, logical_id: &str) -> String {
-        self.template
-            .custom_resources_in_order()
-            .into_iter()
-            .find(|r| r.logical_id == logical_id)
-            .map(|r| r.resource_type)
-            .unwrap()
+    async fn live_secrets(&self) -> Vec<String> {
+        let secrets = self.clients.secrets.list_secrets().send().await.unwrap();
+        secrets
+            .secret_list()
+            .iter()
+            .filter(|secret| secret.deleted_date().is_none())
+            .map(|secret| secret.arn().unwrap_or_default().to_owned())
+            .collect()
     }
 
-    fn record(&mut self, logical_id: &str, answer: &Value) {
-        self.scope.physical_ids.insert(
-            logical_id.to_owned(),
-            answer["PhysicalResourceId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-        let data = answer["Data"]
-            .as_object()
-            .map(|data| {
-                data.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.scope.data.insert(logical_id.to_owned(), data);
+    async fn password_in(&self, secret: &str) -> String {
+        let value = self
+            .clients
+            .secrets
+            .get_secret_value()
+            .secret_id(secret)
+            .send()
+            .await
+            .unwrap();
+        let value: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+        value["password"].as_str().unwrap().to_owned()
+    }
+
+    /// Everything of ours still in moto: active clusters, task definitions, roles, secrets.
+    async fn left_over(&self) -> Vec<String> {
+        let mut left = vec!["cluster".to_owned(); self.active_clusters().await];
+        let definitions = self
+            .clients
+            .ecs
+            .list_task_definitions()
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .unwrap();
+        left.extend(definitions.task_definition_arns().iter().cloned());
+        let roles = self
+            .clients
+            .iam
+            .list_roles()
+            .path_prefix("/ecs-private-auth/")
+            .send()
+            .await
+            .unwrap();
+        left.extend(roles.roles().iter().map(|role| role.arn().to_owned()));
+        left.extend(self.live_secrets().await);
+        left
     }
 }
 
-fn stack_id() -> String {
-    format!(
-        "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK_NAME}/5c0a9e70-aaaa-4bbb-8ccc-0123456789ab"
-    )
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// CloudFormation sends every scalar property as a string.
-fn cloudformation_strings(value: &Value) -> Value {
-    match value {
-        Value::Number(number) => json!(number.to_string()),
-        Value::Bool(flag) => json!(flag.to_string()),
-        Value::Array(items) => Value::Array(items.iter().map(cloudformation_strings).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), cloudformation_strings(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// The scope the local run starts from: parameter values, and what it stands in for the
-/// template's non-custom resources (the topic, the app's log group).
-fn local_scope(template: &Template, values: &Map<String, Value>) -> Scope {
-    let mut scope = Scope {
-        parameters: template.parameters(values),
-        ..Scope::default()
-    };
-    scope.others.insert(
-        "RequestTopic".into(),
-        format!("arn:aws:sns:{REGION}:{ACCOUNT}:{STACK_NAME}-RequestTopic"),
-    );
-    scope
-        .others
-        .insert("AppLogGroup".into(), format!("/ecs/{STACK_NAME}/web"));
-    scope
-}
-
-fn parameter_values(section: &Value, fill: &BTreeMap<&str, String>) -> Map<String, Value> {
-    section
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, value)| {
-            let mut text = value.as_str().unwrap().to_owned();
-            for (name, with) in fill {
-                text = text.replace(&format!("{{{{{name}}}}}"), with);
-            }
-            (key.clone(), json!(text))
-        })
-        .collect()
+fn id(stack: &Stack, logical_id: &str) -> String {
+    stack
+        .resource(logical_id)
+        .unwrap_or_else(|| panic!("the stack holds no {logical_id}"))
+        .physical_id
+        .clone()
 }
 
 #[tokio::test]
 async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let total = Instant::now();
-    eprintln!("\n== starting moto, the registry, a ResponseURL receiver and the functions");
-    let moto = Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "1")]).await;
-    let mut registry = Registry::start().await;
-    registry.push_image(IMAGE, "1.1").await;
-    let network = support::network::create(&moto.endpoint).await;
-    let config = moto.sdk_config().await;
-    let clients = ecs_private_auth::aws::Clients::new(&config);
-    clients
-        .ssm
-        .put_parameter()
-        .name("/ecs-private-auth/lab/registry-password")
-        .value(PASSWORD)
-        .r#type(ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
-    let receiver = Receiver::start().await;
-    let cloudformation = LocalCloudFormation::start().await.unwrap();
-    let boundary = create_boundary_policy(&clients.iam).await;
-    let mut functions = Vec::new();
-    for name in ["on-create", "on-update", "on-delete", "nightly-cleanup"] {
-        functions.push(Lab::function(&moto, &receiver, &cloudformation, &boundary, name).await);
-    }
-    let file: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/lab-parameters.json")).unwrap(),
-    )
-    .unwrap();
-    let fill = BTreeMap::from([
-        ("registry", registry.host.clone()),
-        ("subnet", network.subnet.clone()),
-        ("security_group", network.security_group.clone()),
-    ]);
-    let template = Template::load(&root.join("template.yaml"));
-    let pseudo = Pseudo {
-        stack_name: STACK_NAME.into(),
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    };
-    let scope = local_scope(&template, &parameter_values(&file["create"], &fill));
-    let mut lab = Lab {
-        moto,
-        receiver,
-        cloudformation,
-        functions,
-        template,
-        pseudo,
-        scope,
-        clients,
-        counter: 0,
-        failures: Vec::new(),
-    };
-    let order = lab.template.custom_resources_in_order();
-    eprintln!(
-        "   ready in {} ms; resources in dependency order: {}",
-        total.elapsed().as_millis(),
-        order
-            .iter()
-            .map(|r| r.logical_id.as_str())
-            .collect::<Vec<_>>()
-            .join(" → ")
-    );
+    let world = World::start().await;
+    let mut runner = world.runner();
 
-    eprintln!("\n== Create");
-    let mut applied: BTreeMap<String, Value> = BTreeMap::new();
-    for resource in &order {
-        let properties = lab
-            .template
-            .properties(&resource.logical_id, &lab.scope, &lab.pseudo);
-        let answer = lab
-            .send("Create", &resource.logical_id, &properties, None, None)
-            .await;
-        lab.record(&resource.logical_id, &answer);
-        applied.insert(resource.logical_id.clone(), properties);
-    }
-    let created = lab.scope.physical_ids.clone();
-    let secret = lab
-        .clients
-        .secrets
-        .get_secret_value()
-        .secret_id(&created["RegistryCredentials"])
-        .send()
-        .await
-        .unwrap();
+    let mut stack = runner.create(world.parameters(&[])).await.unwrap();
+    assert_eq!(stack.status, "CREATE_COMPLETE");
+    let order: Vec<&str> = stack.resources.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
-        serde_json::from_str::<Value>(secret.secret_string().unwrap()).unwrap(),
-        json!({"username": "robot", "password": PASSWORD})
+        order,
+        [
+            "Cluster",
+            "RegistryCredentials",
+            "ExecutionRole",
+            "TaskDefinition",
+            "Service"
+        ]
     );
-    let definition = lab
+    let credentials = id(&stack, "RegistryCredentials");
+    assert_eq!(world.password_in(&credentials).await, PASSWORD);
+    let definition = world
         .clients
         .ecs
         .describe_task_definition()
-        .task_definition(&created["TaskDefinition"])
+        .task_definition(id(&stack, "TaskDefinition"))
         .send()
         .await
         .unwrap()
@@ -346,133 +220,76 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
             .repository_credentials()
             .unwrap()
             .credentials_parameter(),
-        created["RegistryCredentials"]
+        credentials
     );
     assert_eq!(
         definition.execution_role_arn(),
-        Some(created["ExecutionRole"].as_str())
+        Some(id(&stack, "ExecutionRole").as_str())
     );
-    let service = lab.service(&created["Cluster"], &created["Service"]).await;
-    assert_eq!(service.status(), Some("ACTIVE"));
+    let outputs: Vec<&str> = stack.outputs.iter().map(|(key, _)| key.as_str()).collect();
+    assert!(outputs.contains(&"ServiceArn") && outputs.contains(&"ServiceToken"));
 
-    eprintln!("\n== Update: rotate the registry password, move to image tag 1.1");
-    registry.change_password(ROTATED_PASSWORD).await;
-    lab.clients
-        .ssm
-        .put_parameter()
-        .name("/ecs-private-auth/lab/registry-password-rotated")
-        .value(ROTATED_PASSWORD)
-        .r#type(ParameterType::SecureString)
-        .send()
+    // Update: the registry password rotates, and the image moves to tag 1.1.
+    world
+        .emulator
+        .registry
+        .change_password(ROTATED_PASSWORD)
         .await
         .unwrap();
-    let mut values = parameter_values(&file["create"], &fill);
-    values.extend(parameter_values(&file["update"], &fill));
-    lab.scope.parameters = lab.template.parameters(&values);
-    let mut replaced = Vec::new();
-    for resource in &order {
-        let properties = lab
-            .template
-            .properties(&resource.logical_id, &lab.scope, &lab.pseudo);
-        let old = applied[&resource.logical_id].clone();
-        if properties == old {
-            eprintln!("  {:<20} (unchanged)", resource.logical_id);
-            continue;
-        }
-        let before = lab.scope.physical_ids[&resource.logical_id].clone();
-        let answer = lab
-            .send(
-                "Update",
-                &resource.logical_id,
-                &properties,
-                Some(&before),
-                Some(&old),
-            )
-            .await;
-        lab.record(&resource.logical_id, &answer);
-        if lab.scope.physical_ids[&resource.logical_id] != before {
-            replaced.push((resource.logical_id.clone(), before, old.clone()));
-        }
-        applied.insert(resource.logical_id.clone(), properties);
-    }
-    eprintln!("   CloudFormation's clean-up of replaced resources:");
-    for (logical_id, old_id, old_properties) in &replaced {
-        lab.send("Delete", logical_id, old_properties, Some(old_id), None)
-            .await;
-    }
-    let updated = lab.scope.physical_ids.clone();
+    world
+        .emulator
+        .put_password(
+            &format!("/ecs-private-auth/{STACK_NAME}/registry-password-rotated"),
+            ROTATED_PASSWORD,
+        )
+        .await
+        .unwrap();
+    let created = stack.clone();
+    runner
+        .update(
+            &mut stack,
+            world.parameters(&["local/parameters/lab-update.json"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stack.status, "UPDATE_COMPLETE");
     assert_eq!(
-        updated["RegistryCredentials"], created["RegistryCredentials"],
+        id(&stack, "RegistryCredentials"),
+        credentials,
         "a password change keeps the secret"
     );
-    let secret = lab
-        .clients
-        .secrets
-        .get_secret_value()
-        .secret_id(&updated["RegistryCredentials"])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(secret.secret_string().unwrap()).unwrap()["password"],
-        ROTATED_PASSWORD
-    );
+    assert_eq!(world.password_in(&credentials).await, ROTATED_PASSWORD);
     assert_ne!(
-        updated["TaskDefinition"], created["TaskDefinition"],
+        id(&stack, "TaskDefinition"),
+        id(&created, "TaskDefinition"),
         "a new image is a new revision"
     );
-    let service = lab.service(&updated["Cluster"], &updated["Service"]).await;
-    assert_eq!(
-        service.task_definition(),
-        Some(updated["TaskDefinition"].as_str())
-    );
-    let old_revision = lab
-        .clients
-        .ecs
-        .describe_task_definition()
-        .task_definition(&created["TaskDefinition"])
-        .send()
-        .await;
+    let timeline = world.timeline();
     assert!(
-        old_revision
-            .map(|o| o
-                .task_definition()
-                .and_then(|d| d.status())
-                .map(|s| s.as_str() != "ACTIVE")
-                .unwrap_or(true))
-            .unwrap_or(true),
-        "the old revision is gone"
+        timeline.contains(&("DELETE_COMPLETE".into(), "TaskDefinition".into())),
+        "the replaced revision is deleted in the clean-up: {timeline:?}"
     );
 
-    eprintln!("\n== Delete (reverse dependency order)");
-    for resource in order.iter().rev() {
-        let id = lab.scope.physical_ids[&resource.logical_id].clone();
-        lab.send(
-            "Delete",
-            &resource.logical_id,
-            &applied[&resource.logical_id],
-            Some(&id),
-            None,
-        )
-        .await;
-    }
+    runner.delete(&mut stack).await.unwrap();
+    assert_eq!(stack.status, "DELETE_COMPLETE");
 
-    eprintln!("\n== nightly-cleanup, with one orphan planted");
-    // A stack deleted long ago whose last template held RegistryCredentials, without keeping it.
+    // nightly-cleanup, with one orphan planted: a stack deleted long ago whose last template
+    // held RegistryCredentials without keeping it.
     let old_stack = format!(
         "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/old-lab/0a0a0a0a-0000-4000-8000-000000000000"
     );
     let mut old = StackRecord::new(&old_stack, "DELETE_COMPLETE");
     old.template_body =
         r#"{"Resources": {"RegistryCredentials": {"Type": "Custom::RegistryCredentials"}}}"#.into();
-    lab.cloudformation.put_stack(old);
+    world.cloudformation.put_stack(old);
     let tag = |k: &str, v: &str| {
         aws_sdk_secretsmanager::types::Tag::builder()
             .key(k)
             .value(v)
             .build()
     };
-    lab.clients
+    world
+        .clients
         .secrets
         .create_secret()
         .name("old-lab-RegistryCredentials-orphan")
@@ -483,152 +300,93 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
         .send()
         .await
         .unwrap();
-    let dry = lab.invoke("nightly-cleanup", json!({"dryRun": true})).await;
-    eprintln!(
-        "  dry run: {} candidate(s), {} deleted",
-        dry["counts"]["candidates"], dry["counts"]["deleted"]
-    );
-    let real = lab
-        .invoke("nightly-cleanup", json!({"source": "schedule"}))
-        .await;
-    eprintln!(
-        "  real run: {} deleted, {} failed, {} skipped",
-        real["counts"]["deleted"], real["counts"]["failed"], real["counts"]["skipped"]
-    );
+    let cleanup = |payload: Value| async {
+        world
+            .provider
+            .invoke("nightly-cleanup", payload)
+            .await
+            .unwrap()
+            .unwrap()
+            .response()
+    };
+    let dry = cleanup(json!({"dryRun": true})).await;
     assert_eq!(dry["counts"]["candidates"], 1, "{dry:#}");
     assert_eq!(dry["counts"]["deleted"], 0);
+    let real = cleanup(json!({"source": "schedule"})).await;
     assert_eq!(real["counts"]["deleted"], 1, "{real:#}");
 
-    eprintln!("\n== what is left in moto");
-    let mut left = Vec::new();
-    let clusters = lab.clients.ecs.list_clusters().send().await.unwrap();
-    if !clusters.cluster_arns().is_empty() {
-        let described = lab
-            .clients
-            .ecs
-            .describe_clusters()
-            .set_clusters(Some(clusters.cluster_arns().to_vec()))
-            .send()
-            .await
-            .unwrap();
-        left.extend(
-            described
-                .clusters()
-                .iter()
-                .filter(|c| c.status() == Some("ACTIVE"))
-                .map(|c| c.cluster_arn().unwrap_or_default().to_owned()),
-        );
-    }
-    let definitions = lab
-        .clients
-        .ecs
-        .list_task_definitions()
-        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .unwrap();
-    left.extend(definitions.task_definition_arns().iter().cloned());
-    let roles = lab
-        .clients
-        .iam
-        .list_roles()
-        .path_prefix("/ecs-private-auth/")
-        .send()
-        .await
-        .unwrap();
-    left.extend(roles.roles().iter().map(|r| r.arn().to_owned()));
-    let secrets = lab.clients.secrets.list_secrets().send().await.unwrap();
-    left.extend(
-        secrets
-            .secret_list()
-            .iter()
-            .filter(|s| s.deleted_date().is_none())
-            .map(|s| s.arn().unwrap_or_default().to_owned()),
-    );
-    eprintln!(
-        "  {}",
-        if left.is_empty() {
-            "nothing".to_owned()
-        } else {
-            left.join(", ")
-        }
-    );
-
-    eprintln!(
-        "\n== summary: {} requests, {} unexpected answers, {} left over, {} ms in all",
-        lab.counter,
-        lab.failures.len(),
-        left.len(),
-        total.elapsed().as_millis()
-    );
-    assert!(
-        lab.failures.is_empty(),
-        "unexpected answers: {:#?}",
-        lab.failures
-    );
-    assert!(left.is_empty(), "left in moto: {left:?}");
-    drop(lab.moto);
+    assert_eq!(world.left_over().await, Vec::<String>::new());
 }
 
-#[test]
-#[should_panic(expected = "template.yaml uses !FindInMap, which the local run does not support")]
-fn an_intrinsic_the_local_run_does_not_know_fails_clearly() {
-    let template = Template::parse(
-        "Resources:\n  Thing:\n    Type: Custom::FargateCluster\n    Properties:\n      ClusterName: !FindInMap [Names, Lab, Cluster]\n",
+#[tokio::test]
+async fn a_failed_create_rolls_back_and_leaves_nothing() {
+    let world = World::start().await;
+    let mut runner = world.runner();
+    let mut parameters = world.parameters(&[]);
+    let missing = format!("{}/lab/hello:9.9", world.emulator.registry.host);
+    parameters.insert("Image".into(), json!(missing));
+
+    let stack = runner.create(parameters).await.unwrap();
+
+    assert_eq!(stack.status, "ROLLBACK_COMPLETE");
+    let timeline = world.timeline();
+    let expected: Vec<(String, String)> = [
+        ("CREATE_IN_PROGRESS", "lab"),
+        ("CREATE_IN_PROGRESS", "Cluster"),
+        ("CREATE_COMPLETE", "Cluster"),
+        ("CREATE_IN_PROGRESS", "RegistryCredentials"),
+        ("CREATE_FAILED", "RegistryCredentials"),
+        ("ROLLBACK_IN_PROGRESS", "lab"),
+        ("DELETE_IN_PROGRESS", "RegistryCredentials"),
+        ("DELETE_COMPLETE", "RegistryCredentials"),
+        ("DELETE_IN_PROGRESS", "Cluster"),
+        ("DELETE_COMPLETE", "Cluster"),
+        ("ROLLBACK_COMPLETE", "lab"),
+    ]
+    .iter()
+    .map(|(status, id)| (status.to_string(), id.to_string()))
+    .collect();
+    assert_eq!(timeline, expected);
+    let events = world.events.lock().unwrap().clone();
+    let failed = events
+        .iter()
+        .find(|event| event.status == "CREATE_FAILED")
+        .unwrap();
+    assert!(
+        failed.reason.as_deref().unwrap_or_default().contains("9.9"),
+        "the reason names the missing tag: {failed:?}"
     );
-    let pseudo = Pseudo {
-        stack_name: STACK_NAME.into(),
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    };
-    template.properties("Thing", &Scope::default(), &pseudo);
+    assert_eq!(world.left_over().await, Vec::<String>::new());
 }
 
-#[test]
-fn the_template_resolves_with_the_local_parameters() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let template = Template::load(&root.join("template.yaml"));
-    let file: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/lab-parameters.json")).unwrap(),
-    )
-    .unwrap();
-    let fill = BTreeMap::from([
-        ("registry", "127.0.0.1:5000".to_owned()),
-        ("subnet", "subnet-0a1b".to_owned()),
-        ("security_group", "sg-0a1b".to_owned()),
-    ]);
-    let scope = local_scope(&template, &parameter_values(&file["create"], &fill));
-    let pseudo = Pseudo {
-        stack_name: STACK_NAME.into(),
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    };
-    let order: Vec<String> = template
-        .custom_resources_in_order()
-        .into_iter()
-        .map(|r| r.logical_id)
-        .collect();
+#[tokio::test]
+async fn a_failed_update_rolls_back_to_what_was() {
+    let world = World::start().await;
+    let mut runner = world.runner();
+    let mut stack = runner.create(world.parameters(&[])).await.unwrap();
+    let created = stack.clone();
+    let mut parameters = world.parameters(&[]);
+    let missing = format!("{}/lab/hello:9.9", world.emulator.registry.host);
+    parameters.insert("Image".into(), json!(missing));
+
+    runner.update(&mut stack, parameters).await.unwrap();
+
+    assert_eq!(stack.status, "UPDATE_ROLLBACK_COMPLETE");
     assert_eq!(
-        order,
-        vec![
-            "Cluster",
-            "RegistryCredentials",
-            "ExecutionRole",
-            "TaskDefinition",
-            "Service"
-        ]
+        stack.resources, created.resources,
+        "every resource as it was"
     );
-    let credentials = template.properties("RegistryCredentials", &scope, &pseudo);
-    assert_eq!(
-        credentials["PasswordParameterName"],
-        "/ecs-private-auth/lab/registry-password"
-    );
+    let timeline = world.timeline();
+    let rolled_back = timeline
+        .iter()
+        .position(|event| event.0 == "UPDATE_ROLLBACK_IN_PROGRESS")
+        .expect("a rollback");
     assert!(
-        credentials.get("Password").is_none(),
-        "AWS::NoValue drops the inline password"
+        timeline[rolled_back..].contains(&("UPDATE_COMPLETE".into(), "RegistryCredentials".into())),
+        "the failed resource is updated back: {timeline:?}"
     );
-    assert_eq!(credentials["VerifyImage"], "127.0.0.1:5000/lab/hello:1.0");
-    ecs_private_auth::resource_type::ResourceType::RegistryCredentials
-        .validate(&cloudformation_strings(&credentials))
-        .unwrap();
+    let credentials = id(&stack, "RegistryCredentials");
+    assert_eq!(world.password_in(&credentials).await, PASSWORD);
+    runner.delete(&mut stack).await.unwrap();
+    assert_eq!(world.left_over().await, Vec::<String>::new());
 }

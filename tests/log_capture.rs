@@ -49,7 +49,7 @@ async fn no_secret_reaches_the_logs() {
     ))
     .unwrap();
     let lab = Lab::start().await;
-    let registry = Registry::start().await;
+    let registry = Registry::start().await.unwrap();
     lab.clients
         .ssm
         .put_parameter()

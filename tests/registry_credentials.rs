@@ -329,7 +329,7 @@ async fn a_secret_name_change_replaces_and_the_rollback_adopts_the_old_one() {
 #[tokio::test]
 async fn credentials_are_checked_against_the_registry_before_anything_is_stored() {
     let lab = Lab::start().await;
-    let registry = Registry::start().await;
+    let registry = Registry::start().await.unwrap();
     let props = |password: &str, image: &str| json!({"Username": USERNAME, "Password": password, "RegistryUrl": registry.url, "VerifyImage": image});
 
     let good = lab
@@ -391,12 +391,15 @@ async fn credentials_are_checked_against_the_registry_before_anything_is_stored(
 #[tokio::test]
 async fn a_rollback_restores_the_earlier_credentials_without_judging_them_again() {
     let lab = Lab::start().await;
-    let mut registry = Registry::start().await;
+    let registry = Registry::start().await.unwrap();
     let old = json!({"Username": USERNAME, "Password": PASSWORD, "RegistryUrl": registry.url});
     let new = json!({"Username": USERNAME, "Password": "rotated-Registry-pw", "RegistryUrl": registry.url});
     let created = lab.create(TYPE, "Credentials", old.clone()).await;
     created.assert_success();
-    registry.change_password("rotated-Registry-pw").await;
+    registry
+        .change_password("rotated-Registry-pw")
+        .await
+        .unwrap();
     lab.update(
         TYPE,
         "Credentials",

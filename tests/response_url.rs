@@ -24,7 +24,7 @@ fn request_answered_at(url: &str) -> ecs_private_auth::protocol::Request {
 
 #[tokio::test]
 async fn the_put_has_an_empty_content_type_and_an_exact_content_length() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     let request = request_answered_at(&receiver.url("Cluster"));
     let response = Response::success(
         "arn:aws:ecs:us-east-1:123456789012:cluster/lab",
@@ -63,7 +63,7 @@ async fn the_put_has_an_empty_content_type_and_an_exact_content_length() {
 
 #[tokio::test]
 async fn two_refusals_then_success_deliver_the_response_exactly_once() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     receiver.fail_next(2);
     let request = request_answered_at(&receiver.url("Cluster"));
     let body =
@@ -93,7 +93,7 @@ async fn two_refusals_then_success_deliver_the_response_exactly_once() {
 
 #[tokio::test]
 async fn a_url_that_keeps_refusing_fails_after_bounded_attempts_without_leaking_the_signature() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     receiver.fail_next(100);
     let request = request_answered_at(&receiver.url("Cluster"));
 
@@ -114,7 +114,7 @@ async fn a_url_that_keeps_refusing_fails_after_bounded_attempts_without_leaking_
 
 #[tokio::test]
 async fn retries_stop_at_the_deadline() {
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.unwrap();
     receiver.fail_next(100);
     let request = request_answered_at(&receiver.url("Cluster"));
     let deadline = Instant::now() + Duration::from_millis(300);

@@ -181,7 +181,10 @@ fn every_custom_resource_depends_on_what_delivers_and_answers_its_requests() {
     .filter(|(_, resource)| refers_to(resource, "RequestTopic"))
     .map(|(id, _)| id)
     .collect();
-    assert!(needed.len() >= 5, "subscriptions, permissions and the policy: {needed:?}");
+    assert!(
+        needed.len() >= 5,
+        "subscriptions, permissions and the policy: {needed:?}"
+    );
     needed.extend(ANSWERING.iter().map(|f| f.to_string()));
     needed.extend(ANSWERING.iter().map(|f| format!("{f}EventInvokeConfig")));
     needed.push("OnFailureFunction".into());

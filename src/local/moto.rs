@@ -1,23 +1,26 @@
-//! moto in server mode on 127.0.0.1, one per test, stopped when dropped.
+//! moto in server mode on 127.0.0.1: the embedded emulator every local AWS call goes to. Stopped
+//! when dropped, unless detached to outlive the process that started it.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{LocalError, REGION, free_port};
+
 pub struct Moto {
     pub endpoint: String,
-    child: Child,
+    child: Option<Child>,
 }
 
 impl Moto {
     /// Starts `moto_server` (from `MOTO_SERVER`, else the PATH) on a free loopback port, with
     /// AWS managed IAM policies loaded, and waits until it answers.
-    pub async fn start() -> Self {
+    pub async fn start() -> Result<Self, LocalError> {
         Self::start_with(&[]).await
     }
 
-    pub async fn start_with(env: &[(&str, &str)]) -> Self {
+    pub async fn start_with(env: &[(&str, &str)]) -> Result<Self, LocalError> {
         let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
-        let port = free_port();
+        let port = free_port()?;
         let mut command = Command::new(&program);
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -28,40 +31,61 @@ impl Moto {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().unwrap_or_else(|err| {
-            panic!("cannot start {program} ({err}): run `make test`, which installs moto, or set MOTO_SERVER")
-        });
+        let child = command.spawn().map_err(|err| LocalError::CannotStart {
+            program: program.clone(),
+            cause: err.to_string(),
+            hint: "`scripts/setup.sh` installs moto (or set MOTO_SERVER)",
+        })?;
         let moto = Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
-            child,
+            child: Some(child),
         };
-        moto.wait_ready(Duration::from_secs(30)).await;
-        moto
+        moto.wait_ready(Duration::from_secs(30)).await?;
+        Ok(moto)
     }
 
-    async fn wait_ready(&self, timeout: Duration) {
+    /// A moto another process started (and will stop), if it answers at `endpoint`.
+    pub async fn attach(endpoint: &str) -> Option<Self> {
+        let moto = Moto {
+            endpoint: endpoint.to_owned(),
+            child: None,
+        };
+        moto.answers().await.then_some(moto)
+    }
+
+    /// Leaves moto running after this value is dropped; returns its process id.
+    pub fn detach(&mut self) -> Option<u32> {
+        self.child.take().map(|child| child.id())
+    }
+
+    async fn answers(&self) -> bool {
+        reqwest::Client::new()
+            .get(format!("{}/moto-api/", self.endpoint))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|answer| answer.status().is_success())
+    }
+
+    async fn wait_ready(&self, timeout: Duration) -> Result<(), LocalError> {
         let started = Instant::now();
-        let client = reqwest::Client::new();
         while started.elapsed() < timeout {
-            let ready = client
-                .get(format!("{}/moto-api/", self.endpoint))
-                .send()
-                .await
-                .map(|answer| answer.status().is_success())
-                .unwrap_or(false);
-            if ready {
-                return;
+            if self.answers().await {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("moto did not start within {timeout:?}");
+        Err(LocalError::NotReady {
+            what: "moto".into(),
+            seconds: timeout.as_secs(),
+        })
     }
 
     /// An SDK configuration pointed at this moto.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new(super::REGION))
+            .region(aws_config::Region::new(REGION))
             .credentials_provider(aws_sdk_ecs::config::Credentials::new(
                 "testing", "testing", None, None, "moto",
             ))
@@ -72,12 +96,14 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
-/// moto's own log, kept only when `MOTO_LOG_DIR` names a folder (for debugging a test).
+/// moto's own log, kept only when `MOTO_LOG_DIR` names a folder (for debugging).
 fn log_file(port: u16) -> Stdio {
     match std::env::var("MOTO_LOG_DIR") {
         Ok(dir) => std::fs::File::create(format!("{dir}/moto-{port}.log"))
@@ -85,12 +111,4 @@ fn log_file(port: u16) -> Stdio {
             .unwrap_or_else(|_| Stdio::null()),
         Err(_) => Stdio::null(),
     }
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }

@@ -1,20 +1,20 @@
 //! The VPC, subnet and security group an awsvpc service needs, made in moto's EC2 through its
 //! query API (moto reads the service from the credential scope and checks no signature).
 
-use super::REGION;
+use super::{LocalError, REGION};
 
 pub struct Network {
     pub subnet: String,
     pub security_group: String,
 }
 
-pub async fn create(endpoint: &str) -> Network {
+pub async fn create(endpoint: &str) -> Result<Network, LocalError> {
     let vpc = call(
         endpoint,
         &[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")],
         "vpcId",
     )
-    .await;
+    .await?;
     let subnet = call(
         endpoint,
         &[
@@ -24,7 +24,7 @@ pub async fn create(endpoint: &str) -> Network {
         ],
         "subnetId",
     )
-    .await;
+    .await?;
     let security_group = call(
         endpoint,
         &[
@@ -35,14 +35,14 @@ pub async fn create(endpoint: &str) -> Network {
         ],
         "groupId",
     )
-    .await;
-    Network {
+    .await?;
+    Ok(Network {
         subnet,
         security_group,
-    }
+    })
 }
 
-async fn call(endpoint: &str, params: &[(&str, &str)], field: &str) -> String {
+async fn call(endpoint: &str, params: &[(&str, &str)], field: &str) -> Result<String, LocalError> {
     let mut form: Vec<(&str, &str)> = params.to_vec();
     form.push(("Version", "2016-11-15"));
     let body = form
@@ -60,17 +60,16 @@ async fn call(endpoint: &str, params: &[(&str, &str)], field: &str) -> String {
         .body(body)
         .send()
         .await
-        .expect("moto EC2")
+        .map_err(|err| LocalError::unexpected("calling moto's EC2", err))?
         .text()
         .await
-        .unwrap();
+        .map_err(|err| LocalError::unexpected("reading moto's EC2 answer", err))?;
     let open = format!("<{field}>");
-    let start = answer
-        .find(&open)
-        .unwrap_or_else(|| panic!("no {field} in {answer}"))
-        + open.len();
-    let end = answer[start..].find('<').unwrap() + start;
-    answer[start..end].to_owned()
+    let value = answer
+        .split_once(&open)
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(value, _)| value.to_owned());
+    value.ok_or_else(|| LocalError::unexpected(format!("moto's EC2 gave no {field}"), answer))
 }
 
 fn url_encode(value: &str) -> String {

@@ -1,6 +1,6 @@
 //! A real HTTP server standing in for CloudFormation's pre-signed ResponseURL.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,8 +26,9 @@ pub struct Received {
 }
 
 impl Received {
+    /// The body as JSON (`Null` when it is not JSON, which no response of ours is).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("response body is JSON")
+        serde_json::from_slice(&self.body).unwrap_or_default()
     }
 }
 
@@ -46,23 +47,23 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind receiver");
-        let address = listener.local_addr().expect("receiver address");
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .fallback(any(record))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("receiver serves");
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(error = %err, "the ResponseURL receiver stopped");
+            }
         });
-        Receiver {
+        Ok(Receiver {
             base_url: format!("http://{address}"),
             shared,
             server,
-        }
+        })
     }
 
     /// A ResponseURL on this receiver with a pre-signed-looking query.
@@ -79,11 +80,11 @@ impl Receiver {
 
     /// Answer the next `count` requests with HTTP 500.
     pub fn fail_next(&self, count: usize) {
-        *self.shared.failures_left.lock().unwrap() = count;
+        *lock(&self.shared.failures_left) = count;
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.shared.received.lock().unwrap().clone()
+        lock(&self.shared.received).clone()
     }
 
     /// The accepted (2xx) requests for one response name.
@@ -129,7 +130,7 @@ async fn record(
     body: Bytes,
 ) -> StatusCode {
     let status = {
-        let mut failures = shared.failures_left.lock().unwrap();
+        let mut failures = lock(&shared.failures_left);
         if *failures > 0 {
             *failures -= 1;
             StatusCode::INTERNAL_SERVER_ERROR
@@ -151,7 +152,11 @@ async fn record(
         body: body.to_vec(),
         answered: status.as_u16(),
     };
-    shared.received.lock().unwrap().push(received);
+    lock(&shared.received).push(received);
     shared.arrived.notify_waiters();
     status
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -27,6 +27,7 @@ pub enum InvocationResult {
 }
 
 impl InvocationResult {
+    /// The function's result; an error report here is a bug in the function or the test.
     pub fn response(self) -> serde_json::Value {
         match self {
             InvocationResult::Response(value) => value,
@@ -57,14 +58,9 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind runtime api");
-        let address = listener
-            .local_addr()
-            .expect("runtime api address")
-            .to_string();
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?.to_string();
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             queue: tokio::sync::Mutex::new(receiver),
@@ -84,17 +80,17 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("runtime api serves");
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(error = %err, "the Lambda Runtime API stopped");
+            }
         });
-        RuntimeApi {
+        Ok(RuntimeApi {
             address,
             sender,
             shared,
             server,
             next_id: Mutex::new(0),
-        }
+        })
     }
 
     /// Queues an invocation of `function_arn` whose deadline is `time_left` from now; returns
@@ -106,36 +102,44 @@ impl RuntimeApi {
         time_left: Duration,
     ) -> String {
         let id = {
-            let mut next = self.next_id.lock().unwrap();
+            let mut next = lock(&self.next_id);
             *next += 1;
             format!("invocation-{next}")
         };
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .unwrap()
+            .unwrap_or_default()
             .as_millis() as u64;
-        self.sender
-            .send(Invocation {
-                id: id.clone(),
-                payload,
-                deadline_ms: now_ms + time_left.as_millis() as u64,
-                function_arn: function_arn.to_owned(),
-            })
-            .expect("queue invocation");
+        // The queue lives as long as the server this value owns.
+        let _ = self.sender.send(Invocation {
+            id: id.clone(),
+            payload,
+            deadline_ms: now_ms + time_left.as_millis() as u64,
+            function_arn: function_arn.to_owned(),
+        });
         id
     }
 
-    /// Waits for the function's result for `id`.
-    pub async fn result(&self, id: &str, timeout: Duration) -> InvocationResult {
+    /// Waits for the function's result for `id`; `None` when none came within `timeout` (the
+    /// function hung or its process died).
+    pub async fn try_result(&self, id: &str, timeout: Duration) -> Option<InvocationResult> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.finished.notified();
-            if let Some(result) = self.shared.results.lock().unwrap().get(id).cloned() {
-                return result;
+            if let Some(result) = lock(&self.shared.results).get(id).cloned() {
+                return Some(result);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("no result for {id} within {timeout:?}");
+                return None;
             }
+        }
+    }
+
+    /// Waits for the function's result for `id`, which must come within `timeout`.
+    pub async fn result(&self, id: &str, timeout: Duration) -> InvocationResult {
+        match self.try_result(id, timeout).await {
+            Some(result) => result,
+            None => panic!("no result for {id} within {timeout:?}"),
         }
     }
 
@@ -163,7 +167,9 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> impl IntoResponse
         return (StatusCode::GONE, HeaderMap::new(), String::new());
     };
     let mut headers = HeaderMap::new();
-    let header = |value: &str| HeaderValue::from_str(value).expect("header value");
+    let header = |value: &str| {
+        HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    };
     headers.insert("lambda-runtime-aws-request-id", header(&invocation.id));
     headers.insert(
         "lambda-runtime-deadline-ms",
@@ -182,7 +188,7 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> impl IntoResponse
 }
 
 fn store(shared: &Shared, id: String, result: InvocationResult) -> StatusCode {
-    shared.results.lock().unwrap().insert(id, result);
+    lock(&shared.results).insert(id, result);
     shared.finished.notify_waiters();
     StatusCode::ACCEPTED
 }
@@ -229,7 +235,7 @@ impl FunctionProcess {
         runtime_api: &RuntimeApi,
         function_name: &str,
         env: &[(&str, &str)],
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -244,6 +250,7 @@ impl FunctionProcess {
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/26/[$LATEST]test")
             .env("AWS_REGION", super::REGION)
+            .env("AWS_DEFAULT_REGION", super::REGION)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -255,25 +262,30 @@ impl FunctionProcess {
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("start function binary");
+        let mut child = command.spawn()?;
         let output = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        for stream in [
-            Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(stderr),
-        ] {
+        let streams = [
+            child
+                .stdout
+                .take()
+                .map(|out| Box::new(out) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|err| Box::new(err) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ];
+        for stream in streams.into_iter().flatten() {
             let output = output.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    let mut all = output.lock().unwrap();
+                    let mut all = lock(&output);
                     all.push_str(&line);
                     all.push('\n');
                 }
             });
         }
-        FunctionProcess { child, output }
+        Ok(FunctionProcess { child, output })
     }
 
     /// The process's peak resident memory so far (VmHWM), in KiB.
@@ -288,7 +300,7 @@ impl FunctionProcess {
 
     /// Everything the function printed so far.
     pub fn logs(&self) -> String {
-        self.output.lock().unwrap().clone()
+        lock(&self.output).clone()
     }
 
     /// The log lines, each parsed as the JSON it must be.
@@ -307,4 +319,8 @@ impl FunctionProcess {
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.logs()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

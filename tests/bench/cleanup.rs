@@ -59,7 +59,7 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
     let mix = Mix::of(total);
-    let moto = Moto::start().await;
+    let moto = Moto::start().await.unwrap();
     let proxy = CountingProxy::start(&moto.endpoint).await;
     let cloudformation = LocalCloudFormation::start().await.unwrap();
     let mut gone = StackRecord::new(GONE, "DELETE_COMPLETE");
@@ -75,7 +75,7 @@ async fn main() {
     plant(&config, &mix).await;
     eprintln!("  planted in {:.1} s", planted.elapsed().as_secs_f64());
 
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.unwrap();
     let process = FunctionProcess::start(
         &function_binary("nightly-cleanup"),
         &runtime,
@@ -86,7 +86,8 @@ async fn main() {
             ("MAX_DELETIONS", "100000"),
             ("RUST_LOG", "warn"),
         ],
-    );
+    )
+    .unwrap();
     proxy.reset();
     let started = Instant::now();
     let report = runtime

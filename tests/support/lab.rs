@@ -28,9 +28,6 @@ pub struct Lab {
     counter: AtomicU32,
 }
 
-/// The managed policy the lab's functions use as every role's permissions boundary.
-pub const BOUNDARY_POLICY: &str = "ecs-private-auth-role-boundary";
-
 /// The body CloudFormation would have received.
 #[derive(Debug, Clone)]
 pub struct Answer(pub Value);
@@ -69,8 +66,8 @@ impl Lab {
     }
 
     pub async fn start_with(moto_env: &[(&str, &str)]) -> Self {
-        let moto = Moto::start_with(moto_env).await;
-        let receiver = Receiver::start().await;
+        let moto = Moto::start_with(moto_env).await.unwrap();
+        let receiver = Receiver::start().await.unwrap();
         let cloudformation = LocalCloudFormation::start()
             .await
             .expect("local CloudFormation endpoint");
@@ -296,21 +293,9 @@ pub fn clients_with_cloudformation(
 
 /// The permissions boundary the template defines, made in moto's IAM.
 pub async fn create_boundary_policy(iam: &aws_sdk_iam::Client) -> String {
-    let document = json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
-         "Condition": {"Null": {"aws:ResourceTag/ecs-private-auth:stack-id": "false"}}},
-        {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
-         "ecr:GetDownloadUrlForLayer", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
-    ]});
-    iam.create_policy()
-        .policy_name(BOUNDARY_POLICY)
-        .policy_document(document.to_string())
-        .send()
+    ecs_private_auth::local::emulator::create_boundary_policy(iam)
         .await
-        .expect("boundary policy")
-        .policy
-        .and_then(|policy| policy.arn)
-        .expect("boundary policy ARN")
+        .unwrap()
 }
 
 /// The accepted answers a receiver got at `url`.

@@ -6,13 +6,11 @@
 pub mod calls;
 pub mod counting_proxy;
 pub mod lab;
-pub mod moto;
-pub mod network;
-pub mod receiver;
-pub mod registry;
-pub mod runtime_api;
 pub mod snoop;
-pub mod template;
+
+// The real parts live in the library (feature `local`), shared with the local runner.
+#[allow(unused_imports)]
+pub use ecs_private_auth::local::{moto, network, receiver, registry, runtime_api};
 
 use std::path::PathBuf;
 
