@@ -17,11 +17,14 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# The whole lab on this machine: template.yaml's custom resources through Create, Update and
-# Delete on the real function binaries, against moto and docker-registry, then the cleanup.
-demo: setup
-	cargo test --workspace --no-run --quiet
-	cargo test --test lifecycle -- the_whole_lab_runs_through_create_update_delete_and_cleanup --nocapture
+# The whole lab on this machine, with the local runner (local/): template.yaml's custom
+# resources created, updated to the next image tag and deleted through the real function
+# binaries, against moto and docker-registry, then the nightly cleanup. Its setup installs only
+# moto and the registry. `cargo run -p local -- help` shows the single steps (up, update, down).
+demo:
+	scripts/setup.sh demo
+	cargo build --quiet -p local -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
+	cargo run --quiet -p local -- demo
 
 # The nightly cleanup at scale: 1000 orphans (BENCH_ORPHANS) swept by the release binary in one
 # invocation; prints wall time, AWS calls by operation, deletions and peak RSS.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local run need, pinned, on a fresh Debian machine; quick when
 # everything is already there. Tools go under .local/ in the checkout (git-ignored).
+# `scripts/setup.sh demo` installs only what the local run needs: moto and the registry.
 #   moto (AWS emulator)               .local/venv-moto/bin/moto_server
 #   sam, cargo-lambda, zig, cfn-lint  .local/venv-sam/bin (template checks and sam build)
 #   checkov                           .local/venv-checkov/bin (its own boto3 pin)
@@ -27,8 +28,10 @@ venv() {
 }
 
 venv moto scripts/requirements/moto.txt
-venv sam scripts/requirements/sam.txt
-venv checkov scripts/requirements/checkov.txt
+if [ "${1:-all}" != demo ]; then
+  venv sam scripts/requirements/sam.txt
+  venv checkov scripts/requirements/checkov.txt
+fi
 
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)

@@ -80,6 +80,7 @@ impl FailureAnswerer {
             pipeline: Pipeline::new(
                 FUNCTION,
                 settings.allowed_response_url_prefixes,
+                settings.emulated_identity,
                 is_secret_property,
             ),
         }

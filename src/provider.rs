@@ -76,6 +76,7 @@ impl Provider {
             pipeline: Pipeline::new(
                 role.function_name(),
                 settings.allowed_response_url_prefixes.clone(),
+                settings.emulated_identity.clone(),
                 is_secret_property,
             ),
             work: ResourceWork {

@@ -5,6 +5,7 @@
 use std::env;
 
 use crate::properties::DEFAULT_ROLE_PATH;
+use crate::protocol::FunctionIdentity;
 
 /// The AWS managed policy a task execution role gets by default.
 pub(crate) const DEFAULT_MANAGED_POLICY: &str =
@@ -33,6 +34,10 @@ pub struct Settings {
     pub role_permissions_boundary_arn: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`: this function, for continuing a long wait.
     pub function_name: Option<String>,
+    /// `LOCAL_ACCOUNT_ID` (with `AWS_REGION`): the identity a function takes under a local Lambda
+    /// emulator, whose invoked ARN is a placeholder (`cargo lambda watch`) or names another
+    /// account (`sam local invoke`). Never set in AWS: there the invoked ARN is the truth.
+    pub emulated_identity: Option<FunctionIdentity>,
 }
 
 impl Default for Settings {
@@ -45,6 +50,7 @@ impl Default for Settings {
             allowed_pass_role_arns: Vec::new(),
             role_permissions_boundary_arn: None,
             function_name: None,
+            emulated_identity: None,
         }
     }
 }
@@ -76,8 +82,19 @@ impl Settings {
             allowed_pass_role_arns: list(lookup("ALLOWED_PASS_ROLE_ARNS")),
             role_permissions_boundary_arn: value("ROLE_PERMISSIONS_BOUNDARY_ARN"),
             function_name: value("AWS_LAMBDA_FUNCTION_NAME"),
+            emulated_identity: emulated_identity(value("LOCAL_ACCOUNT_ID"), value("AWS_REGION")),
         }
     }
+}
+
+/// An account id of twelve digits and a region, or no emulated identity at all.
+fn emulated_identity(account: Option<String>, region: Option<String>) -> Option<FunctionIdentity> {
+    let account = account.filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))?;
+    Some(FunctionIdentity {
+        partition: "aws".to_owned(),
+        region: region?,
+        account,
+    })
 }
 
 fn list(value: Option<String>) -> Vec<String> {
@@ -101,6 +118,29 @@ mod tests {
             vec!["http://127.0.0.1:", "https://x/"]
         );
         assert!(list(None).is_empty());
+    }
+
+    #[test]
+    fn an_emulated_identity_needs_a_twelve_digit_account_and_a_region() {
+        let settings = |account: &str, region: Option<&str>| {
+            Settings::from_lookup(|name| match name {
+                "LOCAL_ACCOUNT_ID" => Some(account.to_owned()),
+                "AWS_REGION" => region.map(str::to_owned),
+                _ => None,
+            })
+            .emulated_identity
+        };
+        assert_eq!(
+            settings("123456789012", Some("eu-west-1")),
+            Some(FunctionIdentity {
+                partition: "aws".into(),
+                region: "eu-west-1".into(),
+                account: "123456789012".into(),
+            })
+        );
+        assert_eq!(settings("12345", Some("eu-west-1")), None);
+        assert_eq!(settings("12345678901x", Some("eu-west-1")), None);
+        assert_eq!(settings("123456789012", None), None);
     }
 
     #[test]

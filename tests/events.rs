@@ -86,3 +86,27 @@ fn the_schedule_samples_are_eventbridge_and_manual_events() {
     assert_eq!(schedule["source"], "aws.events");
     assert_eq!(read("nightly-cleanup/dry-run.json")["dryRun"], true);
 }
+
+/// `cargo lambda watch` serves on 127.0.0.1:9000, so a sample answering there would PUT its
+/// answer into the emulator itself; they answer at the local receiver's port instead.
+#[test]
+fn sample_events_answer_at_the_local_receiver_not_at_cargo_lambdas_port() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let mut checked = 0;
+    for folder in std::fs::read_dir(&root).unwrap() {
+        for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("127.0.0.1:9000"), "{}", path.display());
+            if text.contains("ResponseURL") {
+                assert!(
+                    text.contains("http://127.0.0.1:9101/responses/"),
+                    "{}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} events carry a ResponseURL");
+}

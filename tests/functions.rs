@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use ecs_private_auth::local::cloudformation::LocalCloudFormation;
+use ecs_private_auth::local::provider::carried_requests;
 use serde_json::{Value, json};
 use support::receiver::Receiver;
 use support::runtime_api::{FunctionProcess, RuntimeApi};
@@ -51,19 +52,6 @@ impl Harness {
             .call(&self.arn, payload, Duration::from_secs(30))
             .await
             .response()
-    }
-}
-
-/// The requests an invocation carries: the bare request, or each SNS record's message.
-fn carried_requests(payload: &Value) -> Vec<Value> {
-    match payload["Records"].as_array() {
-        Some(records) => records
-            .iter()
-            .filter_map(|record| record["Sns"]["Message"].as_str())
-            .filter_map(|message| serde_json::from_str(message).ok())
-            .collect(),
-        None if payload.get("StackId").is_some() => vec![payload.clone()],
-        None => vec![],
     }
 }
 
@@ -522,4 +510,62 @@ async fn on_failure_answers_a_crashed_continuation_with_what_it_made() {
         body["PhysicalResourceId"], made,
         "the Delete that follows removes the service it made"
     );
+}
+
+/// `cargo lambda watch` invokes every function with the placeholder ARN `function-arn`: there
+/// `LOCAL_ACCOUNT_ID` (with AWS_REGION) gives a function the account the sample events name, and
+/// without it every request is dropped unanswered, naming the variable.
+#[tokio::test]
+async fn under_a_cargo_lambda_placeholder_arn_the_identity_comes_from_local_account_id() {
+    const PLACEHOLDER: &str = "function-arn";
+    let moto = support::moto::Moto::start().await.unwrap();
+    let watched = json!({"ClusterName": "watched"});
+    for (function, request_type) in [
+        ("on-create", "Create"),
+        ("on-update", "Update"),
+        ("on-delete", "Delete"),
+    ] {
+        let env = [
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("LOCAL_ACCOUNT_ID", "123456789012"),
+        ];
+        let mut harness = Harness::start(function, &env).await;
+        harness.arn = PLACEHOLDER.into();
+        let mut request =
+            cluster_request(request_type, "Cluster", watched.clone(), &harness.receiver);
+        if request_type != "Create" {
+            request["PhysicalResourceId"] =
+                json!("arn:aws:ecs:us-east-1:123456789012:cluster/watched");
+            request["OldResourceProperties"] = request["ResourceProperties"].clone();
+        }
+
+        harness.invoke(request).await;
+
+        let answers = harness.receiver.accepted_for("Cluster");
+        assert_eq!(answers.len(), 1, "{function}");
+        let body = answers[0].json();
+        assert_eq!(body["Status"], "SUCCESS", "{function}: {body}");
+    }
+    let mut cleanup = Harness::start(
+        "nightly-cleanup",
+        &[
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("LOCAL_ACCOUNT_ID", "123456789012"),
+        ],
+    )
+    .await;
+    cleanup.arn = PLACEHOLDER.into();
+    let report = cleanup.invoke(json!({"dryRun": true})).await;
+    assert_eq!(report["counts"]["failed"], 0, "{report}");
+
+    let mut unconfigured =
+        Harness::start("on-create", &[("AWS_ENDPOINT_URL", moto.endpoint.as_str())]).await;
+    unconfigured.arn = PLACEHOLDER.into();
+    let request = cluster_request("Create", "Cluster", watched, &unconfigured.receiver);
+    let result = unconfigured.invoke(request).await;
+    tokio::time::sleep(QUIET).await;
+    assert!(unconfigured.receiver.received().is_empty());
+    assert_eq!(result["requests"][0]["outcome"], "dropped");
+    let reason = result["requests"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("LOCAL_ACCOUNT_ID"), "{reason}");
 }

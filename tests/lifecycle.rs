@@ -103,36 +103,6 @@ impl World {
             .collect()
     }
 
-    async fn active_clusters(&self) -> usize {
-        let listed = self.clients.ecs.list_clusters().send().await.unwrap();
-        if listed.cluster_arns().is_empty() {
-            return 0;
-        }
-        let described = self
-            .clients
-            .ecs
-            .describe_clusters()
-            .set_clusters(Some(listed.cluster_arns().to_vec()))
-            .send()
-            .await
-            .unwrap();
-        described
-            .clusters()
-            .iter()
-            .filter(|cluster| cluster.status() == Some("ACTIVE"))
-            .count()
-    }
-
-    async fn live_secrets(&self) -> Vec<String> {
-        let secrets = self.clients.secrets.list_secrets().send().await.unwrap();
-        secrets
-            .secret_list()
-            .iter()
-            .filter(|secret| secret.deleted_date().is_none())
-            .map(|secret| secret.arn().unwrap_or_default().to_owned())
-            .collect()
-    }
-
     async fn password_in(&self, secret: &str) -> String {
         let value = self
             .clients
@@ -146,29 +116,9 @@ impl World {
         value["password"].as_str().unwrap().to_owned()
     }
 
-    /// Everything of ours still in moto: active clusters, task definitions, roles, secrets.
+    /// Everything of ours still in moto.
     async fn left_over(&self) -> Vec<String> {
-        let mut left = vec!["cluster".to_owned(); self.active_clusters().await];
-        let definitions = self
-            .clients
-            .ecs
-            .list_task_definitions()
-            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-            .send()
-            .await
-            .unwrap();
-        left.extend(definitions.task_definition_arns().iter().cloned());
-        let roles = self
-            .clients
-            .iam
-            .list_roles()
-            .path_prefix("/ecs-private-auth/")
-            .send()
-            .await
-            .unwrap();
-        left.extend(roles.roles().iter().map(|role| role.arn().to_owned()));
-        left.extend(self.live_secrets().await);
-        left
+        self.emulator.leftovers().await.unwrap()
     }
 }
 
@@ -245,13 +195,14 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
         .await
         .unwrap();
     let created = stack.clone();
-    runner
-        .update(
-            &mut stack,
-            world.parameters(&["local/parameters/lab-update.json"]),
-        )
-        .await
-        .unwrap();
+    let mut parameters = world.parameters(&["local/parameters/lab-update.json"]);
+    parameters.insert(
+        "RegistryPasswordParameterName".into(),
+        json!(format!(
+            "/ecs-private-auth/{STACK_NAME}/registry-password-rotated"
+        )),
+    );
+    runner.update(&mut stack, parameters).await.unwrap();
     assert_eq!(stack.status, "UPDATE_COMPLETE");
     assert_eq!(
         id(&stack, "RegistryCredentials"),

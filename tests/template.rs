@@ -561,3 +561,14 @@ fn every_action_granted_to_a_function_is_one_its_code_calls() {
         );
     }
 }
+
+/// `LOCAL_ACCOUNT_ID` replaces a function's identity under a local emulator; in AWS the invoked
+/// ARN must stay the only source, so no deployed function may be given it.
+#[test]
+fn no_deployed_function_takes_its_identity_from_the_environment() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml"),
+    )
+    .unwrap();
+    assert!(!text.contains("LOCAL_ACCOUNT_ID"));
+}

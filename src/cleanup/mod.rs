@@ -37,6 +37,8 @@ pub struct CleanupSettings {
     pub max_deletions: usize,
     /// Days a deleted secret can still be restored (7 to 30); never forced.
     pub secret_recovery_days: i64,
+    /// `LOCAL_ACCOUNT_ID`: the identity under a local Lambda emulator (see `Settings`).
+    pub emulated_identity: Option<crate::protocol::FunctionIdentity>,
 }
 
 impl Default for CleanupSettings {
@@ -45,6 +47,7 @@ impl Default for CleanupSettings {
             dry_run: false,
             max_deletions: DEFAULT_MAX_DELETIONS,
             secret_recovery_days: DEFAULT_SECRET_RECOVERY_DAYS,
+            emulated_identity: None,
         }
     }
 }
@@ -66,6 +69,7 @@ impl CleanupSettings {
             secret_recovery_days: number("SECRET_RECOVERY_DAYS")
                 .filter(|days| (7..=30).contains(days))
                 .unwrap_or(DEFAULT_SECRET_RECOVERY_DAYS),
+            emulated_identity: crate::settings::Settings::from_env().emulated_identity,
         }
     }
 
@@ -397,11 +401,12 @@ impl Cleaner {
         &self,
         event: lambda_runtime::LambdaEvent<Value>,
     ) -> Result<Value, lambda_runtime::Error> {
-        let identity = crate::protocol::FunctionIdentity::from_function_arn(
+        let identity = crate::protocol::FunctionIdentity::of_invocation(
             &event.context.invoked_function_arn,
+            self.settings.emulated_identity.as_ref(),
         )
         .ok_or(
-            "the function's own ARN could not be read, so its account is unknown: nothing was done",
+            "the function's own ARN could not be read, so its account is unknown: nothing was done (under a local emulator, set LOCAL_ACCOUNT_ID and AWS_REGION)",
         )?;
         let settings = self.settings.for_event(&event.payload);
         let deadline = crate::protocol::Deadline::from_epoch_millis(event.context.deadline);

@@ -93,7 +93,12 @@ pub struct LocalCloudFormation {
 
 impl LocalCloudFormation {
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Listens at `address` (`127.0.0.1:9102`), where a function's environment points.
+    pub async fn start_on(address: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let record = Arc::new(Mutex::new(Record::default()));
         let app = Router::new()

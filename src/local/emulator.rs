@@ -132,6 +132,67 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Everything of the provider's kind still alive in moto: active clusters and task
+    /// definitions, roles under /ecs-private-auth/, secrets not scheduled for deletion.
+    pub async fn leftovers(&self) -> Result<Vec<String>, LocalError> {
+        let ecs = aws_sdk_ecs::Client::new(&self.config);
+        let mut left = Vec::new();
+        let clusters = ecs
+            .list_clusters()
+            .send()
+            .await
+            .map_err(failed("listing clusters"))?;
+        if !clusters.cluster_arns().is_empty() {
+            let described = ecs
+                .describe_clusters()
+                .set_clusters(Some(clusters.cluster_arns().to_vec()))
+                .send()
+                .await
+                .map_err(failed("describing clusters"))?;
+            left.extend(
+                described
+                    .clusters()
+                    .iter()
+                    .filter(|cluster| cluster.status() == Some("ACTIVE"))
+                    .filter_map(|cluster| cluster.cluster_arn().map(str::to_owned)),
+            );
+        }
+        let definitions = ecs
+            .list_task_definitions()
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .map_err(failed("listing task definitions"))?;
+        left.extend(definitions.task_definition_arns().iter().cloned());
+        let roles = aws_sdk_iam::Client::new(&self.config)
+            .list_roles()
+            .path_prefix("/ecs-private-auth/")
+            .send()
+            .await
+            .map_err(failed("listing roles"))?;
+        left.extend(roles.roles().iter().map(|role| role.arn().to_owned()));
+        let secrets = aws_sdk_secretsmanager::Client::new(&self.config)
+            .list_secrets()
+            .send()
+            .await
+            .map_err(failed("listing secrets"))?;
+        left.extend(
+            secrets
+                .secret_list()
+                .iter()
+                .filter(|secret| secret.deleted_date().is_none())
+                .filter_map(|secret| secret.arn().map(str::to_owned)),
+        );
+        Ok(left)
+    }
+}
+
+/// Turns an emulator call's error into a LocalError naming `what` was being done.
+fn failed<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> LocalError {
+    move |err| LocalError::unexpected(what, err)
+}
+
 /// The permissions boundary the template defines, made in moto's IAM; returns its ARN.
 pub async fn create_boundary_policy(iam: &aws_sdk_iam::Client) -> Result<String, LocalError> {
     let document = json!({"Version": "2012-10-17", "Statement": [

@@ -19,8 +19,12 @@ impl Moto {
     }
 
     pub async fn start_with(env: &[(&str, &str)]) -> Result<Self, LocalError> {
+        Self::start_on(free_port()?, env).await
+    }
+
+    /// Starts moto on `port` of 127.0.0.1, where a function's environment points.
+    pub async fn start_on(port: u16, env: &[(&str, &str)]) -> Result<Self, LocalError> {
         let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_owned());
-        let port = free_port()?;
         let mut command = Command::new(&program);
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

@@ -176,6 +176,20 @@ pub fn route(request: &Value) -> Result<&'static str, LocalError> {
     }
 }
 
+/// The CloudFormation requests an invocation carries: the bare request, or each SNS record's
+/// message.
+pub fn carried_requests(payload: &Value) -> Vec<Value> {
+    match payload["Records"].as_array() {
+        Some(records) => records
+            .iter()
+            .filter_map(|record| record["Sns"]["Message"].as_str())
+            .filter_map(|message| serde_json::from_str(message).ok())
+            .collect(),
+        None if payload.get("StackId").is_some() => vec![payload.clone()],
+        None => vec![],
+    }
+}
+
 /// The request as SNS delivers it to a subscribed function.
 pub fn sns_event(request: &Value) -> Value {
     let topic = request["ServiceToken"]

@@ -48,7 +48,12 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Listens at `address` (`127.0.0.1:9101`), where sample events send their answers.
+    pub async fn start_on(address: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let app = Router::new()

@@ -53,6 +53,9 @@ pub struct Stack {
     /// In creation order.
     pub resources: Vec<(String, Resource)>,
     pub outputs: Vec<(String, String)>,
+    /// The outputs' exports, by export name, for other stacks' `Fn::ImportValue`.
+    #[serde(default)]
+    pub exports: BTreeMap<String, String>,
 }
 
 impl Stack {
@@ -119,6 +122,17 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Puts a stack an earlier command played back into CloudFormation's record, as it stood
+    /// when that command ended, so that its resources' requests are confirmed again.
+    pub fn resume(&mut self, stack: &Stack) {
+        let mut record = StackRecord::new(&stack.stack_id, &stack.status);
+        record.template_body = self.template.body().to_owned();
+        self.services.cloudformation.put_stack(record);
+        for (logical_id, resource) in &stack.resources {
+            self.record_resource(stack, logical_id, resource, "CREATE_COMPLETE");
+        }
+    }
+
     /// The scope a stack's properties are evaluated in.
     fn scope(&self, stack: &Stack) -> Result<Scope, LocalError> {
         let mut scope = Scope {
@@ -145,6 +159,7 @@ impl<'a> Runner<'a> {
             parameters,
             resources: Vec::new(),
             outputs: Vec::new(),
+            exports: BTreeMap::new(),
         };
         let scope = self.scope(&stack)?;
         self.template.check_rules(&scope, &self.pseudo)?;
@@ -414,6 +429,9 @@ impl<'a> Runner<'a> {
             "DELETE_FAILED"
         };
         stack.outputs.clear();
+        for name in std::mem::take(&mut stack.exports).into_keys() {
+            self.exports.remove(&name);
+        }
         self.stack_event(stack, status, None);
         Ok(())
     }
@@ -421,11 +439,11 @@ impl<'a> Runner<'a> {
     fn finish(&mut self, stack: &mut Stack, status: &str) -> Result<(), LocalError> {
         let scope = self.scope(stack)?;
         let outputs: Vec<Output> = self.template.outputs(&scope, &self.pseudo)?;
-        for output in &outputs {
-            if let Some(name) = &output.export {
-                self.exports.insert(name.clone(), output.value.clone());
-            }
-        }
+        stack.exports = outputs
+            .iter()
+            .filter_map(|output| Some((output.export.clone()?, output.value.clone())))
+            .collect();
+        self.exports.extend(stack.exports.clone());
         stack.outputs = outputs
             .into_iter()
             .map(|output| (output.key, output.value))

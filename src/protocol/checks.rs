@@ -24,12 +24,23 @@ impl FunctionIdentity {
             .is_some_and(|name| !name.is_empty());
         (arn.service == "lambda" && named).then(|| location_of(arn))
     }
+
+    /// Who this invocation runs as: the invoked ARN, which Lambda sets; or, under a local
+    /// emulator whose ARN is a placeholder, the identity the environment gives
+    /// (`LOCAL_ACCOUNT_ID`, which no deployed function has).
+    pub fn of_invocation(invoked_arn: &str, emulated: Option<&Self>) -> Option<Self> {
+        emulated
+            .cloned()
+            .or_else(|| Self::from_function_arn(invoked_arn))
+    }
 }
 
 /// Why a request was dropped unanswered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    #[error("the function's own ARN could not be read, so no request can be trusted")]
+    #[error(
+        "the function's own ARN could not be read, so no request can be trusted (under a local emulator, set LOCAL_ACCOUNT_ID and AWS_REGION)"
+    )]
     UnknownFunction,
     #[error("StackId is not a CloudFormation stack ARN")]
     BadStackId,

@@ -114,6 +114,8 @@ pub(crate) fn request_span(request: &Request, ids: &InvocationIds) -> tracing::S
 pub(crate) struct Pipeline {
     function: &'static str,
     allowed_response_url_prefixes: Vec<String>,
+    /// Set only under a local Lambda emulator (see [`FunctionIdentity::of_invocation`]).
+    emulated_identity: Option<FunctionIdentity>,
     secret_names: SecretNames,
     sender: ResponseSender,
 }
@@ -122,11 +124,13 @@ impl Pipeline {
     pub fn new(
         function: &'static str,
         allowed_response_url_prefixes: Vec<String>,
+        emulated_identity: Option<FunctionIdentity>,
         secret_names: SecretNames,
     ) -> Self {
         Pipeline {
             function,
             allowed_response_url_prefixes,
+            emulated_identity,
             secret_names,
             sender: ResponseSender::new(),
         }
@@ -155,7 +159,10 @@ impl Pipeline {
         context: &lambda_runtime::Context,
         ids: &InvocationIds,
     ) -> Result<Value, lambda_runtime::Error> {
-        let identity = FunctionIdentity::from_function_arn(&context.invoked_function_arn);
+        let identity = FunctionIdentity::of_invocation(
+            &context.invoked_function_arn,
+            self.emulated_identity.as_ref(),
+        );
         let deadline = Deadline::from_epoch_millis(context.deadline);
         let parsed = work.requests(event).and_then(parse_invocation);
         // The secrets stay registered until the result below is written.
