@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks template.yaml offline: SAM's and CloudFormation's linters, checkov (skips and their
-# reasons in .checkov.yaml), and a real `sam build` of every function with cargo-lambda.
+# reasons in .checkov.yaml), and a real `sam build` of every function with cargo-lambda; and the
+# user stacks in examples/ with cfn-lint (tests/examples.rs runs them locally).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$(pwd)/.local"
@@ -9,7 +10,7 @@ export PATH="$tools/venv-sam/bin:$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="
 echo "== sam validate --lint"
 sam validate --lint --region "$AWS_DEFAULT_REGION"
 echo "== cfn-lint"
-cfn-lint template.yaml
+cfn-lint template.yaml examples/*.yaml
 echo "== checkov"
 "$tools/venv-checkov/bin/checkov" --framework cloudformation --skip-download -f template.yaml \
   --config-file .checkov.yaml --compact --quiet

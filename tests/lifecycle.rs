@@ -6,140 +6,21 @@
 
 mod support;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-use ecs_private_auth::local::cloudformation::{LocalCloudFormation, StackRecord};
-use ecs_private_auth::local::emulator::Emulator;
-use ecs_private_auth::local::provider::{Environment, LocalProvider};
-use ecs_private_auth::local::receiver::Receiver;
+use ecs_private_auth::local::cloudformation::StackRecord;
 use ecs_private_auth::local::registry::PASSWORD;
-use ecs_private_auth::local::runner::{
-    Event, Runner, Services, Stack, parameters_from_file, table_header, table_row,
-};
-use ecs_private_auth::local::template::{Pseudo, Template};
-use serde_json::{Map, Value, json};
-use support::{ACCOUNT, REGION, function_binary};
+use serde_json::{Value, json};
+use support::played::{STACK_NAME, World, id};
+use support::{ACCOUNT, REGION};
 
-const STACK_NAME: &str = "lab";
+const LAB: &str = "local/parameters/lab.json";
 const ROTATED_PASSWORD: &str = "Rotated-Registry-Passw0rd";
-
-/// Everything a played stack needs, started for one test.
-struct World {
-    emulator: Emulator,
-    cloudformation: LocalCloudFormation,
-    receiver: Receiver,
-    provider: LocalProvider,
-    template: Template,
-    clients: ecs_private_auth::aws::Clients,
-    events: Arc<Mutex<Vec<Event>>>,
-}
-
-impl World {
-    async fn start() -> Self {
-        let emulator = Emulator::start(None).await.unwrap();
-        emulator.put_registry_password(STACK_NAME).await.unwrap();
-        let cloudformation = LocalCloudFormation::start().await.unwrap();
-        let receiver = Receiver::start().await.unwrap();
-        let binaries = function_binary("on-create").parent().unwrap().to_owned();
-        let environment = Environment {
-            aws_endpoint: emulator.moto.endpoint.clone(),
-            cloudformation_endpoint: cloudformation.endpoint.clone(),
-            response_url_prefix: format!("{}/responses/", receiver.base_url),
-            boundary_arn: emulator.boundary_arn.clone(),
-            extra: Vec::new(),
-        };
-        let provider = LocalProvider::start(&binaries, &environment).await.unwrap();
-        let clients = ecs_private_auth::aws::Clients::new(&emulator.config);
-        let template = Template::load(&root().join("template.yaml")).unwrap();
-        eprintln!("\n{}", table_header());
-        World {
-            emulator,
-            cloudformation,
-            receiver,
-            provider,
-            template,
-            clients,
-            events: Arc::default(),
-        }
-    }
-
-    fn runner(&self) -> Runner<'_> {
-        let events = self.events.clone();
-        Runner::new(
-            &self.template,
-            Pseudo::new(STACK_NAME, REGION, ACCOUNT),
-            Services {
-                provider: &self.provider,
-                receiver: &self.receiver,
-                cloudformation: &self.cloudformation,
-            },
-            move |event: &Event| {
-                eprintln!("{}", table_row(event));
-                events.lock().unwrap().push(event.clone());
-            },
-        )
-    }
-
-    /// The lab's parameters (local/parameters/lab.json), with `changes` on top.
-    fn parameters(&self, changes: &[&str]) -> Map<String, Value> {
-        let mut placeholders = self.emulator.placeholders();
-        placeholders.insert("stack", STACK_NAME.to_owned());
-        let mut values =
-            parameters_from_file(&root().join("local/parameters/lab.json"), &placeholders).unwrap();
-        for file in changes {
-            values.extend(parameters_from_file(&root().join(file), &placeholders).unwrap());
-        }
-        values
-    }
-
-    /// `(status, logical id)` of every event so far, in order.
-    fn timeline(&self) -> Vec<(String, String)> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|event| (event.status.clone(), event.logical_id.clone()))
-            .collect()
-    }
-
-    async fn password_in(&self, secret: &str) -> String {
-        let value = self
-            .clients
-            .secrets
-            .get_secret_value()
-            .secret_id(secret)
-            .send()
-            .await
-            .unwrap();
-        let value: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
-        value["password"].as_str().unwrap().to_owned()
-    }
-
-    /// Everything of ours still in moto.
-    async fn left_over(&self) -> Vec<String> {
-        self.emulator.leftovers().await.unwrap()
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn id(stack: &Stack, logical_id: &str) -> String {
-    stack
-        .resource(logical_id)
-        .unwrap_or_else(|| panic!("the stack holds no {logical_id}"))
-        .physical_id
-        .clone()
-}
 
 #[tokio::test]
 async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
-    let world = World::start().await;
+    let world = World::start("template.yaml").await;
     let mut runner = world.runner();
 
-    let mut stack = runner.create(world.parameters(&[])).await.unwrap();
+    let mut stack = runner.create(world.parameters(&[LAB])).await.unwrap();
     assert_eq!(stack.status, "CREATE_COMPLETE");
     let order: Vec<&str> = stack.resources.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
@@ -195,7 +76,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
         .await
         .unwrap();
     let created = stack.clone();
-    let mut parameters = world.parameters(&["local/parameters/lab-update.json"]);
+    let mut parameters = world.parameters(&[LAB, "local/parameters/lab-update.json"]);
     parameters.insert(
         "RegistryPasswordParameterName".into(),
         json!(format!(
@@ -271,9 +152,9 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
 
 #[tokio::test]
 async fn a_failed_create_rolls_back_and_leaves_nothing() {
-    let world = World::start().await;
+    let world = World::start("template.yaml").await;
     let mut runner = world.runner();
-    let mut parameters = world.parameters(&[]);
+    let mut parameters = world.parameters(&[LAB]);
     let missing = format!("{}/lab/hello:9.9", world.emulator.registry.host);
     parameters.insert("Image".into(), json!(missing));
 
@@ -312,11 +193,11 @@ async fn a_failed_create_rolls_back_and_leaves_nothing() {
 
 #[tokio::test]
 async fn a_failed_update_rolls_back_to_what_was() {
-    let world = World::start().await;
+    let world = World::start("template.yaml").await;
     let mut runner = world.runner();
-    let mut stack = runner.create(world.parameters(&[])).await.unwrap();
+    let mut stack = runner.create(world.parameters(&[LAB])).await.unwrap();
     let created = stack.clone();
-    let mut parameters = world.parameters(&[]);
+    let mut parameters = world.parameters(&[LAB]);
     let missing = format!("{}/lab/hello:9.9", world.emulator.registry.host);
     parameters.insert("Image".into(), json!(missing));
 

@@ -21,7 +21,7 @@ Options:
   --stack-name NAME       the stack (default: lab)
   --template FILE         the template to play (default: template.yaml)
   --parameters FILE       parameter values as a JSON object; {{registry}}, {{subnet}},
-                          {{security_group}} and {{stack}} are filled in. For update, values
+                          {{security_group}}, {{registry_password}} and {{stack}} are filled in. For update, values
                           not given keep their previous value. May be repeated.
                           (default for up: local/parameters/lab.json with template.yaml)
   --provider-stack NAME   export <NAME>-ServiceToken for stacks that import the provider's

@@ -106,6 +106,8 @@ impl Emulator {
             ("registry", self.registry.host.clone()),
             ("subnet", self.network.subnet.clone()),
             ("security_group", self.network.security_group.clone()),
+            // The local registry's own password, for a template that takes it inline.
+            ("registry_password", registry::PASSWORD.to_owned()),
         ])
     }
 

@@ -6,6 +6,7 @@
 pub mod calls;
 pub mod counting_proxy;
 pub mod lab;
+pub mod played;
 pub mod snoop;
 
 // The real parts live in the library (feature `local`), shared with the local runner.
