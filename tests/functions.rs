@@ -464,6 +464,12 @@ async fn logs_are_json_lines_carrying_the_request_identity() {
     assert_eq!(span["LogicalResourceId"], "Thing");
     assert_eq!(span["RequestId"], "thing-create");
     assert_eq!(answered["status"], "FAILED");
+    assert!(
+        answered["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("Custom::")),
+        "the Reason is logged with a FAILED answer: {answered}"
+    );
     // Lambda's own ids too, on every line, so it joins Lambda's REPORT and timeout lines.
     assert!(
         span["requestId"]
@@ -568,4 +574,32 @@ async fn under_a_cargo_lambda_placeholder_arn_the_identity_comes_from_local_acco
     assert_eq!(result["requests"][0]["outcome"], "dropped");
     let reason = result["requests"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("LOCAL_ACCOUNT_ID"), "{reason}");
+}
+
+/// The CleanupFailures metric (template.yaml's metric filter) reads the report line's top-level
+/// `message` and numeric `failed`: the line the real binary writes must carry exactly those.
+#[tokio::test]
+async fn the_cleanup_report_line_is_what_the_failures_metric_filter_reads() {
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml"),
+    )
+    .unwrap();
+    assert!(template.contains(r#"FilterPattern: '{ $.message = "cleanup report" }'"#));
+    assert!(template.contains("MetricValue: $.failed"));
+    let moto = support::moto::Moto::start().await.unwrap();
+    let harness = Harness::start(
+        "nightly-cleanup",
+        &[("AWS_ENDPOINT_URL", moto.endpoint.as_str())],
+    )
+    .await;
+
+    harness.invoke(json!({"source": "schedule"})).await;
+
+    let lines = harness.function.log_lines();
+    let report = lines
+        .iter()
+        .find(|line| line["message"] == "cleanup report")
+        .unwrap_or_else(|| panic!("no report line: {lines:?}"));
+    assert!(report["failed"].is_u64(), "{report}");
+    assert_eq!(report["failed"], 0);
 }

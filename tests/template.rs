@@ -572,3 +572,69 @@ fn no_deployed_function_takes_its_identity_from_the_environment() {
     .unwrap();
     assert!(!text.contains("LOCAL_ACCOUNT_ID"));
 }
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|key| key.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The names in the first column of the README table whose header row starts with `header`
+/// (a cell may list several, comma-separated).
+fn readme_table(header: &str) -> BTreeSet<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find(header)
+        .unwrap_or_else(|| panic!("README has no table {header}"));
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .flat_map(|line| {
+            line.split('|')
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .map(|name| name.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_output_says_what_it_is_and_the_service_token_is_exported_under_the_stack_name() {
+    let template = template();
+    for (key, output) in template["Outputs"].as_mapping().unwrap() {
+        let description = output["Description"].as_str().unwrap_or_default();
+        assert!(description.len() > 10, "{key:?} has no Description");
+    }
+    let export = &template["Outputs"]["ServiceToken"]["Export"]["Name"];
+    match export {
+        Value::Tagged(tagged) => assert_eq!(
+            (tagged.tag.to_string().as_str(), tagged.value.as_str()),
+            ("!Sub", Some("${AWS::StackName}-ServiceToken"))
+        ),
+        other => panic!("ServiceToken's export is {other:?}"),
+    }
+    assert!(
+        refers_to(&template["Outputs"]["ServiceToken"]["Value"], "RequestTopic"),
+        "the exported ServiceToken is the request topic"
+    );
+}
+
+#[test]
+fn the_readme_tables_list_exactly_the_templates_parameters_and_outputs() {
+    let template = template();
+    assert_eq!(
+        readme_table("| Parameter | Default | Meaning |"),
+        keys(&template["Parameters"])
+    );
+    assert_eq!(
+        readme_table("| Output | Present | Meaning |"),
+        keys(&template["Outputs"])
+    );
+}

@@ -243,9 +243,11 @@ impl Pipeline {
             .await
         {
             Ok(_) => {
+                // The Reason too, so that every FAILED answer can be found with its cause.
                 tracing::info!(
                     status,
                     PhysicalResourceId = %response.physical_resource_id,
+                    reason = response.reason.as_deref().unwrap_or_default(),
                     "answered",
                 );
                 Handled::Answered {
