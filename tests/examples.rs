@@ -34,8 +34,10 @@ async fn create_and_delete(example: &str) -> World {
     let credentials = id(&stack, "RegistryCredentials");
     assert_eq!(world.password_in(&credentials).await, PASSWORD);
     assert!(
-        stack.outputs.iter().any(|(key, value)| key == "ServiceArn"
-            && *value == id(&stack, "Service")),
+        stack
+            .outputs
+            .iter()
+            .any(|(key, value)| key == "ServiceArn" && *value == id(&stack, "Service")),
         "{:?}",
         stack.outputs
     );

@@ -621,7 +621,10 @@ fn every_output_says_what_it_is_and_the_service_token_is_exported_under_the_stac
         other => panic!("ServiceToken's export is {other:?}"),
     }
     assert!(
-        refers_to(&template["Outputs"]["ServiceToken"]["Value"], "RequestTopic"),
+        refers_to(
+            &template["Outputs"]["ServiceToken"]["Value"],
+            "RequestTopic"
+        ),
         "the exported ServiceToken is the request topic"
     );
 }
