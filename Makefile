@@ -4,7 +4,7 @@
 MOTO_SERVER := $(CURDIR)/.local/venv-moto/bin/moto_server
 export MOTO_SERVER
 
-.PHONY: setup test lint demo bench-cleanup
+.PHONY: setup test lint demo bench bench-cleanup
 
 setup:
 	scripts/setup.sh
@@ -25,6 +25,14 @@ demo:
 	scripts/setup.sh demo
 	cargo build --quiet -p local -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
 	cargo run --quiet -p local -- demo
+
+# The functions' costs (a benchmark, not part of `make test`): init time over 20 cold starts,
+# peak RSS, the lab's lifecycle cold and warm, each request's duration and AWS calls by
+# operation, and each deployment zip's size; also written to target/bench/lifecycle.json.
+bench:
+	scripts/setup.sh demo
+	cargo build --release -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
+	cargo bench --bench lifecycle
 
 # The nightly cleanup at scale: 1000 orphans (BENCH_ORPHANS) swept by the release binary in one
 # invocation; prints wall time, AWS calls by operation, deletions and peak RSS.

@@ -6,6 +6,7 @@
 #   sam, cargo-lambda, zig, cfn-lint  .local/venv-sam/bin (template checks and sam build)
 #   checkov                           .local/venv-checkov/bin (its own boto3 pin)
 #   docker-registry, htpasswd         Debian packages (the private registry the tests log in to)
+#   zip                               Debian package (make bench sizes the deployment zips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -36,6 +37,7 @@ fi
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+command -v zip >/dev/null 2>&1 || missing+=(zip)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi

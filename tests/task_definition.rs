@@ -271,3 +271,28 @@ async fn a_family_that_is_not_ours_fails_and_a_bad_size_fails_before_any_call() 
         .unwrap();
     assert!(listed.task_definition_arns().is_empty());
 }
+
+#[tokio::test]
+async fn an_image_change_describes_the_current_revision_once() {
+    let (lab, secret) = lab_with_role_and_secret().await;
+    let (lab, proxy) = lab.counting_calls().await;
+    let old = props(&secret, "lab/hello:1.0", json!([]));
+    let new = props(&secret, "lab/hello:1.1", json!([]));
+    let first = lab
+        .create(TYPE, "TaskDefinition", old.clone())
+        .await
+        .physical_id();
+    proxy.reset();
+
+    lab.update(TYPE, "TaskDefinition", &first, new, old)
+        .await
+        .assert_success();
+
+    let counts = proxy.counts();
+    assert_eq!(
+        counts.get("ecs:DescribeTaskDefinition"),
+        Some(&1),
+        "the revision found first is not asked for again: {counts:?}"
+    );
+    assert_eq!(counts.get("ecs:RegisterTaskDefinition"), Some(&1));
+}

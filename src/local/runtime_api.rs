@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -47,6 +47,9 @@ struct Shared {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>,
     results: Mutex<HashMap<String, InvocationResult>>,
     finished: Notify,
+    /// When the function first asked for an invocation: its init was over.
+    first_poll: Mutex<Option<Instant>>,
+    polled: Notify,
 }
 
 pub struct RuntimeApi {
@@ -66,6 +69,8 @@ impl RuntimeApi {
             queue: tokio::sync::Mutex::new(receiver),
             results: Mutex::new(HashMap::new()),
             finished: Notify::new(),
+            first_poll: Mutex::new(None),
+            polled: Notify::new(),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
@@ -144,6 +149,21 @@ impl RuntimeApi {
     }
 
     /// Invokes and waits for the result.
+    /// When the function first polled for an invocation (the end of its init), waiting up to
+    /// `timeout` for it.
+    pub async fn first_poll(&self, timeout: Duration) -> Option<Instant> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let polled = self.shared.polled.notified();
+            if let Some(at) = *lock(&self.shared.first_poll) {
+                return Some(at);
+            }
+            if tokio::time::timeout_at(deadline, polled).await.is_err() {
+                return *lock(&self.shared.first_poll);
+            }
+        }
+    }
+
     pub async fn call(
         &self,
         function_arn: &str,
@@ -162,6 +182,8 @@ impl Drop for RuntimeApi {
 }
 
 async fn next_invocation(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    lock(&shared.first_poll).get_or_insert_with(Instant::now);
+    shared.polled.notify_waiters();
     let invocation = shared.queue.lock().await.recv().await;
     let Some(invocation) = invocation else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
@@ -226,6 +248,8 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCod
 pub struct FunctionProcess {
     child: Child,
     output: Arc<Mutex<String>>,
+    /// Just before the process was spawned.
+    pub started_at: Instant,
 }
 
 impl FunctionProcess {
@@ -262,6 +286,7 @@ impl FunctionProcess {
         for (key, value) in env {
             command.env(key, value);
         }
+        let started_at = Instant::now();
         let mut child = command.spawn()?;
         let output = Arc::new(Mutex::new(String::new()));
         let streams = [
@@ -285,7 +310,11 @@ impl FunctionProcess {
                 }
             });
         }
-        Ok(FunctionProcess { child, output })
+        Ok(FunctionProcess {
+            child,
+            output,
+            started_at,
+        })
     }
 
     /// The process's peak resident memory so far (VmHWM), in KiB.

@@ -136,6 +136,22 @@ impl SendError {
     }
 }
 
+/// TLS for the ResponseURL with Mozilla's root certificates compiled in. The PUT goes only to
+/// CloudFormation's own S3 bucket, whose chain those roots hold; reading the system's store
+/// instead cost every cold start a scan of hundreds of files. `None` falls back to the default.
+fn compiled_in_roots() -> Option<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(config)
+}
+
 /// Sends responses; built once per function and shared.
 #[derive(Debug, Clone)]
 pub struct ResponseSender {
@@ -155,11 +171,14 @@ impl ResponseSender {
     pub const ATTEMPTS: u32 = 4;
 
     pub fn new() -> Self {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match compiled_in_roots() {
+            Some(tls) => builder.tls_backend_preconfigured(tls),
+            None => builder,
+        };
+        let client = builder.build().unwrap_or_default();
         ResponseSender {
             client,
             attempts: Self::ATTEMPTS,

@@ -45,7 +45,7 @@ pub struct Revision {
 pub async fn create(request: &Request, context: &ResourceContext) -> Result<Outcome, Error> {
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
-    let revision = adopt_or_register(request, context, &props).await?;
+    let revision = adopt_or_register(request, context, &props, None).await?;
     Ok(done(&revision.definition))
 }
 
@@ -55,15 +55,17 @@ pub async fn update(request: &Request, context: &ResourceContext) -> Result<Outc
     let props = TaskDefinitionProperties::parse(request.properties())?;
     check_reach(request, context, &props).await?;
     let fingerprint = content_fingerprint(&props);
-    if let Some(current) = find_revision(&context.clients.ecs, request.physical_id()).await? {
+    let current = find_revision(&context.clients.ecs, request.physical_id()).await?;
+    if let Some(current) = &current {
         let same_content = tag_value(&current.tags, TAG_CONTENT) == Some(fingerprint.as_str());
         if same_content && is_ours(pairs(&current.tags), request) && is_active(&current.definition)
         {
-            retag(context, &current, &props).await?;
+            retag(context, current, &props).await?;
             return Ok(done(&current.definition));
         }
     }
-    let revision = adopt_or_register(request, context, &props).await?;
+    // The current revision was just described: the search below need not ask for it again.
+    let revision = adopt_or_register(request, context, &props, current).await?;
     Ok(done(&revision.definition))
 }
 
@@ -123,9 +125,10 @@ async fn adopt_or_register(
     request: &Request,
     context: &ResourceContext,
     props: &TaskDefinitionProperties,
+    described: Option<Revision>,
 ) -> Result<Revision, Error> {
     let fingerprint = content_fingerprint(props);
-    let active = active_revisions(context, &props.family).await?;
+    let active = active_revisions(context, &props.family, described).await?;
     if let Some(newest) = active
         .first()
         .filter(|newest| !is_ours(pairs(&newest.tags), request))
@@ -268,7 +271,13 @@ pub(crate) async fn find_revision(
 }
 
 /// The family's newest ACTIVE revisions, newest first, with their tags.
-async fn active_revisions(context: &ResourceContext, family: &str) -> Result<Vec<Revision>, Error> {
+/// The family's newest ACTIVE revisions, newest first; `described` is used as it is when it is
+/// one of them.
+async fn active_revisions(
+    context: &ResourceContext,
+    family: &str,
+    mut described: Option<Revision>,
+) -> Result<Vec<Revision>, Error> {
     let mut pages = context
         .clients
         .ecs
@@ -293,9 +302,13 @@ async fn active_revisions(context: &ResourceContext, family: &str) -> Result<Vec
         .iter()
         .filter(|arn| family_of(arn).as_deref() == Some(family))
     {
-        if let Some(revision) = find_revision(&context.clients.ecs, arn).await? {
-            revisions.push(revision);
-        }
+        let known = described
+            .take_if(|revision| revision.definition.task_definition_arn() == Some(arn.as_str()));
+        let revision = match known {
+            Some(revision) => Some(revision),
+            None => find_revision(&context.clients.ecs, arn).await?,
+        };
+        revisions.extend(revision);
     }
     Ok(revisions)
 }

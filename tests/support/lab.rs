@@ -85,6 +85,19 @@ impl Lab {
         }
     }
 
+    /// The same lab with every AWS call it sends counted by a proxy in front of moto.
+    pub async fn counting_calls(mut self) -> (Self, super::counting_proxy::CountingProxy) {
+        let proxy = super::counting_proxy::CountingProxy::start(&self.moto.endpoint).await;
+        let config = self
+            .config
+            .to_builder()
+            .endpoint_url(&proxy.endpoint)
+            .build();
+        self.clients = clients_with_cloudformation(&config, &self.cloudformation);
+        self.config = config;
+        (self, proxy)
+    }
+
     pub fn settings(&self) -> Settings {
         Settings {
             allowed_response_url_prefixes: vec![format!("{}/responses/", self.receiver.base_url)],
