@@ -5,7 +5,7 @@
 use std::env;
 
 use crate::properties::DEFAULT_ROLE_PATH;
-use crate::protocol::FunctionIdentity;
+use crate::protocol::{EmulatedIdentity, FunctionIdentity};
 
 /// The AWS managed policy a task execution role gets by default.
 pub(crate) const DEFAULT_MANAGED_POLICY: &str =
@@ -34,10 +34,11 @@ pub struct Settings {
     pub role_permissions_boundary_arn: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`: this function, for continuing a long wait.
     pub function_name: Option<String>,
-    /// `LOCAL_ACCOUNT_ID` (with `AWS_REGION`): the identity a function takes under a local Lambda
-    /// emulator, whose invoked ARN is a placeholder (`cargo lambda watch`) or names another
-    /// account (`sam local invoke`). Never set in AWS: there the invoked ARN is the truth.
-    pub emulated_identity: Option<FunctionIdentity>,
+    /// `LOCAL_ACCOUNT_ID` (with `AWS_REGION`, and `AWS_SAM_LOCAL`): the identity a function takes
+    /// under a local Lambda emulator, whose invoked ARN is a placeholder (`cargo lambda watch`)
+    /// or names another account (`sam local invoke`). Never set in AWS: there the invoked ARN is
+    /// the truth.
+    pub emulated_identity: Option<EmulatedIdentity>,
 }
 
 impl Default for Settings {
@@ -82,18 +83,40 @@ impl Settings {
             allowed_pass_role_arns: list(lookup("ALLOWED_PASS_ROLE_ARNS")),
             role_permissions_boundary_arn: value("ROLE_PERMISSIONS_BOUNDARY_ARN"),
             function_name: value("AWS_LAMBDA_FUNCTION_NAME"),
-            emulated_identity: emulated_identity(value("LOCAL_ACCOUNT_ID"), value("AWS_REGION")),
+            emulated_identity: emulated_identity(
+                value("LOCAL_ACCOUNT_ID"),
+                value("AWS_REGION"),
+                value("AWS_SAM_LOCAL").is_some_and(|flag| flag.eq_ignore_ascii_case("true")),
+            ),
         }
     }
 }
 
-/// An account id of twelve digits and a region, or no emulated identity at all.
-fn emulated_identity(account: Option<String>, region: Option<String>) -> Option<FunctionIdentity> {
+/// An account id of twelve digits and a region of AWS's shape, or no emulated identity at all.
+fn emulated_identity(
+    account: Option<String>,
+    region: Option<String>,
+    sam_local: bool,
+) -> Option<EmulatedIdentity> {
     let account = account.filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))?;
-    Some(FunctionIdentity {
-        partition: "aws".to_owned(),
-        region: region?,
+    let region = region.filter(|region| {
+        !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })?;
+    tracing::warn!(
         account,
+        region,
+        "LOCAL_ACCOUNT_ID is set: this function runs under a local Lambda emulator"
+    );
+    Some(EmulatedIdentity {
+        identity: FunctionIdentity {
+            partition: "aws".to_owned(),
+            region,
+            account,
+        },
+        replaces_arn: sam_local,
     })
 }
 
@@ -132,12 +155,23 @@ mod tests {
         };
         assert_eq!(
             settings("123456789012", Some("eu-west-1")),
-            Some(FunctionIdentity {
-                partition: "aws".into(),
-                region: "eu-west-1".into(),
-                account: "123456789012".into(),
+            Some(EmulatedIdentity {
+                identity: FunctionIdentity {
+                    partition: "aws".into(),
+                    region: "eu-west-1".into(),
+                    account: "123456789012".into(),
+                },
+                replaces_arn: false,
             })
         );
+        assert_eq!(settings("123456789012", Some("EU West 1")), None);
+        let under_sam = Settings::from_lookup(|name| match name {
+            "LOCAL_ACCOUNT_ID" => Some("123456789012".into()),
+            "AWS_REGION" => Some("us-east-1".into()),
+            "AWS_SAM_LOCAL" => Some("true".into()),
+            _ => None,
+        });
+        assert!(under_sam.emulated_identity.unwrap().replaces_arn);
         assert_eq!(settings("12345", Some("eu-west-1")), None);
         assert_eq!(settings("12345678901x", Some("eu-west-1")), None);
         assert_eq!(settings("123456789012", None), None);

@@ -562,8 +562,8 @@ fn every_action_granted_to_a_function_is_one_its_code_calls() {
     }
 }
 
-/// `LOCAL_ACCOUNT_ID` replaces a function's identity under a local emulator; in AWS the invoked
-/// ARN must stay the only source, so no deployed function may be given it.
+/// `LOCAL_ACCOUNT_ID` (and `AWS_SAM_LOCAL`) give a function its identity under a local emulator;
+/// in AWS the invoked ARN must stay the only source, so no deployed function may be given them.
 #[test]
 fn no_deployed_function_takes_its_identity_from_the_environment() {
     let text = std::fs::read_to_string(
@@ -571,6 +571,7 @@ fn no_deployed_function_takes_its_identity_from_the_environment() {
     )
     .unwrap();
     assert!(!text.contains("LOCAL_ACCOUNT_ID"));
+    assert!(!text.contains("AWS_SAM_LOCAL"));
 }
 
 fn keys(value: &Value) -> BTreeSet<String> {

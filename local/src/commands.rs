@@ -38,7 +38,11 @@ pub async fn run(command: Command) -> Result<(), String> {
     }
 }
 
-async fn up(state: StateDir, options: &Options) -> Result<(), String> {
+/// What `up` and `demo` start from: no stack of that name yet, the template, a session.
+async fn open_new_stack(
+    state: StateDir,
+    options: &Options,
+) -> Result<(PathBuf, Template, Session), String> {
     refuse_existing_stack(&state, &options.stack_name)?;
     let template_path = options
         .template
@@ -46,6 +50,11 @@ async fn up(state: StateDir, options: &Options) -> Result<(), String> {
         .unwrap_or_else(|| DEFAULT_TEMPLATE.into());
     let template = load_template(&template_path)?;
     let session = Session::open(state, &binaries_dir(options.binaries.as_ref())?).await?;
+    Ok((template_path, template, session))
+}
+
+async fn up(state: StateDir, options: &Options) -> Result<(), String> {
+    let (template_path, template, session) = open_new_stack(state, options).await?;
     let stack = create(&session, &template, &template_path, options).await?;
     session.close(options.keep)?;
     expect_status(&stack, "CREATE_COMPLETE")
@@ -120,13 +129,7 @@ fn stop(state: &StateDir) -> Result<(), String> {
 /// The whole lab in one command: up, an update to the next image tag, down, and the nightly
 /// cleanup in dry-run and for real. Fails naming the step that did not end as it should.
 async fn demo(state: StateDir, options: &Options) -> Result<(), String> {
-    refuse_existing_stack(&state, &options.stack_name)?;
-    let template_path = options
-        .template
-        .clone()
-        .unwrap_or_else(|| DEFAULT_TEMPLATE.into());
-    let template = load_template(&template_path)?;
-    let session = Session::open(state, &binaries_dir(options.binaries.as_ref())?).await?;
+    let (template_path, template, session) = open_new_stack(state, options).await?;
 
     println!("\n== up: create the stack");
     let stack = create(&session, &template, &template_path, options).await?;

@@ -47,13 +47,12 @@ impl Session {
         let receiver = Receiver::start()
             .await
             .map_err(|err| format!("starting the ResponseURL receiver: {err}"))?;
-        let environment = Environment {
-            aws_endpoint: emulator.moto.endpoint.clone(),
-            cloudformation_endpoint: cloudformation.endpoint.clone(),
-            response_url_prefix: format!("{}/responses/", receiver.base_url),
-            boundary_arn: emulator.boundary_arn.clone(),
-            extra: Vec::new(),
-        };
+        let environment = Environment::local(
+            &emulator.moto.endpoint,
+            &cloudformation,
+            &receiver,
+            &emulator.boundary_arn,
+        );
         let provider = LocalProvider::start(binaries, &environment)
             .await
             .map_err(|err| err.to_string())?;
@@ -133,13 +132,30 @@ async fn start_emulator(state: &StateDir) -> Result<Emulator, String> {
         .map_err(|err| err.to_string())
 }
 
-/// Stops the processes a kept emulator runs as.
+/// Stops the processes a kept emulator runs as — only those still running moto or the
+/// registry: the ids come from a file, and an id may since belong to something else.
 pub fn stop_processes(address: &Address) {
     for pid in &address.pids {
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
+        if is_emulator_process(*pid) {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
     }
+}
+
+/// Whether `pid` is a process (not a group, not "every process") whose command line is moto's
+/// or the registry's.
+fn is_emulator_process(pid: u32) -> bool {
+    if pid < 2 || i32::try_from(pid).is_err() {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| {
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains("moto_server") || cmdline.contains("docker-registry")
+        })
+        .unwrap_or(false)
 }
 
 fn print_how_to_inspect(address: &Address) {
@@ -162,4 +178,27 @@ pub fn binaries_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_owned))
         .ok_or_else(|| "cannot tell where this program is; pass --binaries".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_moto_and_the_registry_are_ever_stopped() {
+        assert!(!is_emulator_process(0), "0 is the process group");
+        assert!(!is_emulator_process(1));
+        assert!(
+            !is_emulator_process(u32::MAX),
+            "kill reads it as -1: everything"
+        );
+        assert!(!is_emulator_process(std::process::id()));
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        assert!(!is_emulator_process(other.id()));
+        other.kill().unwrap();
+        other.wait().unwrap();
+    }
 }

@@ -38,7 +38,7 @@ pub struct CleanupSettings {
     /// Days a deleted secret can still be restored (7 to 30); never forced.
     pub secret_recovery_days: i64,
     /// `LOCAL_ACCOUNT_ID`: the identity under a local Lambda emulator (see `Settings`).
-    pub emulated_identity: Option<crate::protocol::FunctionIdentity>,
+    pub emulated_identity: Option<crate::protocol::EmulatedIdentity>,
 }
 
 impl Default for CleanupSettings {

@@ -37,6 +37,25 @@ pub struct Environment {
     pub extra: Vec<(String, String)>,
 }
 
+impl Environment {
+    /// The functions against `aws_endpoint` (moto, or a proxy in front of it), the local
+    /// CloudFormation record and receiver, with the emulator's permissions boundary.
+    pub fn local(
+        aws_endpoint: &str,
+        cloudformation: &super::cloudformation::LocalCloudFormation,
+        receiver: &super::receiver::Receiver,
+        boundary_arn: &str,
+    ) -> Self {
+        Environment {
+            aws_endpoint: aws_endpoint.to_owned(),
+            cloudformation_endpoint: cloudformation.endpoint.clone(),
+            response_url_prefix: format!("{}/responses/", receiver.base_url),
+            boundary_arn: boundary_arn.to_owned(),
+            extra: Vec::new(),
+        }
+    }
+}
+
 struct Function {
     name: &'static str,
     runtime: RuntimeApi,

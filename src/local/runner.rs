@@ -213,28 +213,10 @@ impl<'a> Runner<'a> {
         reason: &str,
     ) -> Result<(), LocalError> {
         self.stack_event(stack, "ROLLBACK_IN_PROGRESS", Some(reason));
-        let made: Vec<(String, Resource)> = stack.resources.iter().rev().cloned().collect();
-        let mut failed = false;
-        for (logical_id, resource) in made {
-            let answer = self
-                .send(
-                    stack,
-                    "Delete",
-                    &logical_id,
-                    &resource.properties,
-                    Some(&resource.physical_id),
-                    None,
-                )
-                .await?;
-            if answer.succeeded {
-                stack.remove(&logical_id);
-            }
-            failed |= !answer.succeeded;
-        }
-        let status = if failed {
-            "ROLLBACK_FAILED"
-        } else {
+        let status = if self.delete_held(stack).await? {
             "ROLLBACK_COMPLETE"
+        } else {
+            "ROLLBACK_FAILED"
         };
         self.stack_event(stack, status, None);
         Ok(())
@@ -407,6 +389,22 @@ impl<'a> Runner<'a> {
     /// Deletes every resource, dependents first.
     pub async fn delete(&mut self, stack: &mut Stack) -> Result<(), LocalError> {
         self.stack_event(stack, "DELETE_IN_PROGRESS", Some("User Initiated"));
+        let status = if self.delete_held(stack).await? {
+            "DELETE_COMPLETE"
+        } else {
+            "DELETE_FAILED"
+        };
+        stack.outputs.clear();
+        for name in std::mem::take(&mut stack.exports).into_keys() {
+            self.exports.remove(&name);
+        }
+        self.stack_event(stack, status, None);
+        Ok(())
+    }
+
+    /// Sends a Delete for every resource the stack holds, dependents first; true when every
+    /// one succeeded (what failed stays held).
+    async fn delete_held(&mut self, stack: &mut Stack) -> Result<bool, LocalError> {
         let held: Vec<(String, Resource)> = stack.resources.iter().rev().cloned().collect();
         for (logical_id, resource) in held {
             let answer = self
@@ -423,17 +421,7 @@ impl<'a> Runner<'a> {
                 stack.remove(&logical_id);
             }
         }
-        let status = if stack.resources.is_empty() {
-            "DELETE_COMPLETE"
-        } else {
-            "DELETE_FAILED"
-        };
-        stack.outputs.clear();
-        for name in std::mem::take(&mut stack.exports).into_keys() {
-            self.exports.remove(&name);
-        }
-        self.stack_event(stack, status, None);
-        Ok(())
+        Ok(stack.resources.is_empty())
     }
 
     fn finish(&mut self, stack: &mut Stack, status: &str) -> Result<(), LocalError> {

@@ -25,14 +25,26 @@ impl FunctionIdentity {
         (arn.service == "lambda" && named).then(|| location_of(arn))
     }
 
-    /// Who this invocation runs as: the invoked ARN, which Lambda sets; or, under a local
-    /// emulator whose ARN is a placeholder, the identity the environment gives
-    /// (`LOCAL_ACCOUNT_ID`, which no deployed function has).
-    pub fn of_invocation(invoked_arn: &str, emulated: Option<&Self>) -> Option<Self> {
-        emulated
-            .cloned()
-            .or_else(|| Self::from_function_arn(invoked_arn))
+    /// Who this invocation runs as: the invoked ARN, which Lambda sets. Only under a local
+    /// emulator does the environment's identity count: when the ARN is a placeholder
+    /// (`cargo lambda watch`), or when sam local says it hands an account of its own.
+    pub fn of_invocation(invoked_arn: &str, emulated: Option<&EmulatedIdentity>) -> Option<Self> {
+        match (Self::from_function_arn(invoked_arn), emulated) {
+            (_, Some(emulated)) if emulated.replaces_arn => Some(emulated.identity.clone()),
+            (Some(own), _) => Some(own),
+            (None, emulated) => emulated.map(|emulated| emulated.identity.clone()),
+        }
     }
+}
+
+/// The identity a local Lambda emulator's environment gives a function (`LOCAL_ACCOUNT_ID` and
+/// `AWS_REGION`); no deployed function has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatedIdentity {
+    pub identity: FunctionIdentity,
+    /// `AWS_SAM_LOCAL=true`: sam local hands a well-formed ARN of an account of its own, so
+    /// the environment's identity replaces it; otherwise only a placeholder ARN gives way.
+    pub replaces_arn: bool,
 }
 
 /// Why a request was dropped unanswered.
@@ -303,6 +315,31 @@ mod tests {
         .unwrap();
         assert_eq!(alias.partition, "aws-cn");
         assert_eq!(FunctionIdentity::from_function_arn("nope"), None);
+    }
+
+    #[test]
+    fn the_environment_gives_way_to_a_real_invoked_arn_unless_sam_local_says_otherwise() {
+        let own = "arn:aws:lambda:us-east-1:123456789012:function:on-create";
+        let local = |replaces_arn| EmulatedIdentity {
+            identity: FunctionIdentity {
+                partition: "aws".into(),
+                region: "eu-west-1".into(),
+                account: "210987654321".into(),
+            },
+            replaces_arn,
+        };
+        let of = FunctionIdentity::of_invocation;
+        assert_eq!(
+            of(own, Some(&local(false))).unwrap().account,
+            "123456789012"
+        );
+        assert_eq!(of(own, None).unwrap().account, "123456789012");
+        assert_eq!(
+            of("function-arn", Some(&local(false))).unwrap().account,
+            "210987654321"
+        );
+        assert_eq!(of(own, Some(&local(true))).unwrap().region, "eu-west-1");
+        assert_eq!(of("function-arn", None), None);
         assert_eq!(
             check_request(&sample_request(RequestType::Create), None, &[]),
             Err(Rejection::UnknownFunction)

@@ -11,7 +11,7 @@ pub mod redact;
 pub mod request;
 pub mod response;
 
-pub use checks::{FunctionIdentity, Rejection};
+pub use checks::{EmulatedIdentity, FunctionIdentity, Rejection};
 pub use guard::{Deadline, Outcome, Progress};
 pub use request::{Incoming, Malformed, Request, RequestType, parse_invocation};
 pub use response::{Response, ResponseSender, Status};

@@ -115,7 +115,7 @@ pub(crate) struct Pipeline {
     function: &'static str,
     allowed_response_url_prefixes: Vec<String>,
     /// Set only under a local Lambda emulator (see [`FunctionIdentity::of_invocation`]).
-    emulated_identity: Option<FunctionIdentity>,
+    emulated_identity: Option<super::EmulatedIdentity>,
     secret_names: SecretNames,
     sender: ResponseSender,
 }
@@ -124,7 +124,7 @@ impl Pipeline {
     pub fn new(
         function: &'static str,
         allowed_response_url_prefixes: Vec<String>,
-        emulated_identity: Option<FunctionIdentity>,
+        emulated_identity: Option<super::EmulatedIdentity>,
         secret_names: SecretNames,
     ) -> Self {
         Pipeline {

@@ -136,9 +136,10 @@ impl SendError {
     }
 }
 
-/// TLS for the ResponseURL with Mozilla's root certificates compiled in. The PUT goes only to
-/// CloudFormation's own S3 bucket, whose chain those roots hold; reading the system's store
-/// instead cost every cold start a scan of hundreds of files. `None` falls back to the default.
+/// TLS for the ResponseURL with Mozilla's root certificates compiled in. In the aws and
+/// aws-us-gov partitions the PUT goes only to CloudFormation's own S3 bucket, whose chain those
+/// roots hold; reading the system's store instead cost every cold start a scan of hundreds of
+/// files.
 fn compiled_in_roots() -> Option<rustls::ClientConfig> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -152,10 +153,50 @@ fn compiled_in_roots() -> Option<rustls::ClientConfig> {
     Some(config)
 }
 
+/// The options every response client has: a short connect timeout, and no redirect (a
+/// pre-signed URL is answered where it points, nowhere else).
+fn response_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// A response client trusting the system's store.
+fn system_store_client() -> reqwest::Client {
+    response_client_builder().build().unwrap_or_default()
+}
+
+/// A response client trusting the compiled-in roots; the system's store if that cannot be built.
+fn compiled_in_roots_client() -> reqwest::Client {
+    let built = compiled_in_roots().map(|tls| {
+        response_client_builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+    });
+    match built {
+        Some(Ok(client)) => client,
+        _ => {
+            tracing::warn!("compiled-in TLS roots unavailable: using the system's trust store");
+            system_store_client()
+        }
+    }
+}
+
+/// Whether `url` is in the China partition, whose S3 chains the compiled-in roots are not
+/// known to hold: there the system's store decides.
+fn needs_system_store(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|host| host.ends_with(".amazonaws.com.cn"))
+}
+
 /// Sends responses; built once per function and shared.
 #[derive(Debug, Clone)]
 pub struct ResponseSender {
     client: reqwest::Client,
+    /// Built the first time a URL needs the system's trust store.
+    system_store_client: std::sync::OnceLock<reqwest::Client>,
     attempts: u32,
     backoff: Backoff,
     attempt_timeout: Duration,
@@ -171,19 +212,20 @@ impl ResponseSender {
     pub const ATTEMPTS: u32 = 4;
 
     pub fn new() -> Self {
-        let builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none());
-        let builder = match compiled_in_roots() {
-            Some(tls) => builder.tls_backend_preconfigured(tls),
-            None => builder,
-        };
-        let client = builder.build().unwrap_or_default();
         ResponseSender {
-            client,
+            client: compiled_in_roots_client(),
+            system_store_client: std::sync::OnceLock::new(),
             attempts: Self::ATTEMPTS,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(2)),
             attempt_timeout: Duration::from_secs(8),
+        }
+    }
+
+    fn client_for(&self, url: &str) -> &reqwest::Client {
+        if needs_system_store(url) {
+            self.system_store_client.get_or_init(system_store_client)
+        } else {
+            &self.client
         }
     }
 
@@ -221,7 +263,7 @@ impl ResponseSender {
     ) -> Result<u32, SendError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let sent = self
-            .client
+            .client_for(url)
             .put(url)
             // CloudFormation's pre-signed URL is signed for an empty Content-Type.
             .header(reqwest::header::CONTENT_TYPE, "")
@@ -279,6 +321,34 @@ mod tests {
 
     fn parse(body: &[u8]) -> serde_json::Value {
         serde_json::from_slice(body).unwrap()
+    }
+
+    #[test]
+    fn the_compiled_in_roots_make_a_client_with_the_response_options() {
+        let tls = compiled_in_roots().expect("Mozilla's roots with aws-lc");
+        response_client_builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("reqwest takes this rustls config");
+    }
+
+    #[test]
+    fn only_the_china_partition_uses_the_system_store() {
+        let sender = ResponseSender::new();
+        let global =
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1";
+        let china = "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x?sig=1";
+        assert!(std::ptr::eq(sender.client_for(global), &sender.client));
+        assert!(
+            sender.system_store_client.get().is_none(),
+            "built only when needed"
+        );
+        assert!(!std::ptr::eq(sender.client_for(china), &sender.client));
+        assert!(sender.system_store_client.get().is_some());
+        assert!(!needs_system_store("http://127.0.0.1:9101/responses/x"));
+        assert!(needs_system_store(
+            "https://bucket.s3.cn-northwest-1.AMAZONAWS.com.cn/x"
+        ));
     }
 
     #[test]

@@ -80,13 +80,13 @@ async fn main() {
     let mut requests = Vec::new();
     let cloudformation = LocalCloudFormation::start().await.unwrap();
     let receiver = Receiver::start().await.unwrap();
-    let environment = Environment {
-        aws_endpoint: proxy.endpoint.clone(),
-        cloudformation_endpoint: cloudformation.endpoint.clone(),
-        response_url_prefix: format!("{}/responses/", receiver.base_url),
-        boundary_arn: emulator.boundary_arn.clone(),
-        extra: vec![("RUST_LOG".into(), "warn".into())],
-    };
+    let mut environment = Environment::local(
+        &proxy.endpoint,
+        &cloudformation,
+        &receiver,
+        &emulator.boundary_arn,
+    );
+    environment.extra = vec![("RUST_LOG".into(), "warn".into())];
     let provider = LocalProvider::start(&binaries, &environment).await.unwrap();
     for (round, stack_name) in [("cold", "bench-cold"), ("warm", "bench-warm")] {
         emulator.put_registry_password(stack_name).await.unwrap();

@@ -38,13 +38,12 @@ impl World {
         let cloudformation = LocalCloudFormation::start().await.unwrap();
         let receiver = Receiver::start().await.unwrap();
         let binaries = function_binary("on-create").parent().unwrap().to_owned();
-        let environment = Environment {
-            aws_endpoint: emulator.moto.endpoint.clone(),
-            cloudformation_endpoint: cloudformation.endpoint.clone(),
-            response_url_prefix: format!("{}/responses/", receiver.base_url),
-            boundary_arn: emulator.boundary_arn.clone(),
-            extra: Vec::new(),
-        };
+        let environment = Environment::local(
+            &emulator.moto.endpoint,
+            &cloudformation,
+            &receiver,
+            &emulator.boundary_arn,
+        );
         let provider = LocalProvider::start(&binaries, &environment).await.unwrap();
         let clients = ecs_private_auth::aws::Clients::new(&emulator.config);
         let template = Template::load(&root().join(template)).unwrap();
