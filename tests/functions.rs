@@ -602,4 +602,16 @@ async fn the_cleanup_report_line_is_what_the_failures_metric_filter_reads() {
         .unwrap_or_else(|| panic!("no report line: {lines:?}"));
     assert!(report["failed"].is_u64(), "{report}");
     assert_eq!(report["failed"], 0);
+    // And every field the README's "last night's cleanup" query reads.
+    for field in [
+        "dry_run",
+        "found",
+        "candidates",
+        "deleted",
+        "stacks_deleted",
+        "skipped",
+        "not_reached",
+    ] {
+        assert!(!report[field].is_null(), "{field} missing: {report}");
+    }
 }
