@@ -642,3 +642,33 @@ fn the_readme_tables_list_exactly_the_templates_parameters_and_outputs() {
         keys(&template["Outputs"])
     );
 }
+
+/// The three alarms the README describes watch what it says they watch.
+#[test]
+fn the_alarms_watch_crashes_cleanup_errors_and_cleanup_failures() {
+    let template = template();
+    let alarm = |id: &str| template["Resources"][id]["Properties"].clone();
+    let watched_function = |properties: &Value| match &properties["Dimensions"][0]["Value"] {
+        Value::Tagged(tagged) => tagged.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let crash = alarm("CrashAnsweredFailedAlarm");
+    assert_eq!(crash["MetricName"], "Invocations");
+    assert_eq!(
+        watched_function(&crash).as_deref(),
+        Some("OnFailureFunction")
+    );
+    let errors = alarm("CleanupErrorsAlarm");
+    assert_eq!(errors["MetricName"], "Errors");
+    assert_eq!(
+        watched_function(&errors).as_deref(),
+        Some("NightlyCleanupFunction")
+    );
+    let failures = alarm("CleanupFailuresAlarm");
+    let filter = alarm("CleanupFailuresMetricFilter");
+    let transformation = &filter["MetricTransformations"][0];
+    assert_eq!(failures["MetricName"], transformation["MetricName"]);
+    assert_eq!(failures["Namespace"], transformation["MetricNamespace"]);
+    assert_eq!(failures["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(failures["Threshold"].as_u64(), Some(0));
+}
