@@ -563,6 +563,29 @@ async fn under_a_cargo_lambda_placeholder_arn_the_identity_comes_from_local_acco
     cleanup.arn = PLACEHOLDER.into();
     let report = cleanup.invoke(json!({"dryRun": true})).await;
     assert_eq!(report["counts"]["failed"], 0, "{report}");
+    let mut on_failure =
+        Harness::start("on-failure", &[("LOCAL_ACCOUNT_ID", "123456789012")]).await;
+    on_failure.arn = PLACEHOLDER.into();
+    let crashed = cluster_request("Create", "Crashed", json!({}), &on_failure.receiver);
+    let record = json!({
+        "version": "1.0",
+        "requestContext": {
+            "functionArn": function_arn("on-create") + ":$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 2
+        },
+        "requestPayload": sns_event(&[crashed]),
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "boom", "errorType": "Runtime.ExitError"}
+    });
+    on_failure.invoke(record).await;
+    let answers = on_failure.receiver.accepted_for("Crashed");
+    assert_eq!(
+        answers.len(),
+        1,
+        "on-failure answers under the placeholder too"
+    );
+    assert_eq!(answers[0].json()["Status"], "FAILED");
 
     let mut unconfigured =
         Harness::start("on-create", &[("AWS_ENDPOINT_URL", moto.endpoint.as_str())]).await;
