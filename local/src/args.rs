@@ -83,18 +83,16 @@ pub fn parse(mut words: impl Iterator<Item = String>) -> Result<Command, String>
     }
     let mut options = Options::default();
     while let Some(word) = words.next() {
-        let mut value = |name: &str| {
-            words
-                .next()
-                .filter(|value| !value.starts_with("--"))
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
         match word.as_str() {
-            "--stack-name" => options.stack_name = value("--stack-name")?,
-            "--template" => options.template = Some(value("--template")?.into()),
-            "--parameters" => options.parameters.push(value("--parameters")?.into()),
-            "--provider-stack" => options.provider_stack = value("--provider-stack")?,
-            "--binaries" => options.binaries = Some(value("--binaries")?.into()),
+            "--stack-name" => options.stack_name = value_of(&mut words, "--stack-name")?,
+            "--template" => options.template = Some(value_of(&mut words, "--template")?.into()),
+            "--parameters" => options
+                .parameters
+                .push(value_of(&mut words, "--parameters")?.into()),
+            "--provider-stack" => {
+                options.provider_stack = value_of(&mut words, "--provider-stack")?
+            }
+            "--binaries" => options.binaries = Some(value_of(&mut words, "--binaries")?.into()),
             "--keep" => options.keep = true,
             other => return Err(format!("unknown option {other}")),
         }
@@ -120,16 +118,10 @@ fn parse_invoke(mut words: impl Iterator<Item = String>) -> Result<Command, Stri
     let mut env_file = PathBuf::from("local/watch.env");
     let mut watch_url = "http://127.0.0.1:9000".to_owned();
     while let Some(word) = words.next() {
-        let mut value = |name: &str| {
-            words
-                .next()
-                .filter(|value| !value.starts_with("--"))
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
         match word.as_str() {
-            "--data-file" => data_file = Some(value("--data-file")?.into()),
-            "--env-file" => env_file = value("--env-file")?.into(),
-            "--watch-url" => watch_url = value("--watch-url")?,
+            "--data-file" => data_file = Some(value_of(&mut words, "--data-file")?.into()),
+            "--env-file" => env_file = value_of(&mut words, "--env-file")?.into(),
+            "--watch-url" => watch_url = value_of(&mut words, "--watch-url")?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -139,6 +131,14 @@ fn parse_invoke(mut words: impl Iterator<Item = String>) -> Result<Command, Stri
         env_file,
         watch_url,
     }))
+}
+
+/// The value that follows option `name`.
+fn value_of(words: &mut impl Iterator<Item = String>, name: &str) -> Result<String, String> {
+    words
+        .next()
+        .filter(|value| !value.starts_with("--"))
+        .ok_or_else(|| format!("{name} needs a value"))
 }
 
 /// CloudFormation's rule for a stack name, which also keeps it safe as a file name.

@@ -271,12 +271,15 @@ impl<'a> Runner<'a> {
                     .await?
                 }
             };
-            if answer.succeeded {
-                if let Some(held) = &held
-                    && held.physical_id != answer.physical_id
-                {
-                    replaced.push((resource.logical_id.clone(), held.clone()));
-                }
+            if answer.succeeded
+                && let Some(held) = &held
+                && held.physical_id != answer.physical_id
+            {
+                replaced.push((resource.logical_id.clone(), held.clone()));
+            }
+            // A Create that failed still leaves what it answered, for the clean-up.
+            let keep = answer.succeeded || (held.is_none() && !answer.physical_id.is_empty());
+            if keep {
                 stack.set(
                     &resource.logical_id,
                     Resource {
@@ -286,19 +289,8 @@ impl<'a> Runner<'a> {
                         properties,
                     },
                 );
-            } else {
-                if held.is_none() && !answer.physical_id.is_empty() {
-                    // A Create that failed leaves what it answered for the clean-up.
-                    stack.set(
-                        &resource.logical_id,
-                        Resource {
-                            resource_type: resource.resource_type.clone(),
-                            physical_id: answer.physical_id,
-                            data: answer.data,
-                            properties,
-                        },
-                    );
-                }
+            }
+            if !answer.succeeded {
                 failure = Some(resource.logical_id.clone());
                 break;
             }
