@@ -5,7 +5,7 @@
 mod support;
 
 use ecs_private_auth::local::registry::PASSWORD;
-use support::played::{World, id};
+use support::played::{MADE_IN_ORDER, World, id, logical_ids};
 
 /// What a provider stack named `ecs-private-auth` (template.yaml, DeployLab=false) exports.
 const PROVIDER_EXPORT: &str = "ecs-private-auth-ServiceToken";
@@ -20,17 +20,7 @@ async fn create_and_delete(example: &str) -> World {
     let mut stack = runner.create(parameters).await.unwrap();
 
     assert_eq!(stack.status, "CREATE_COMPLETE", "{:?}", world.timeline());
-    let made: Vec<&str> = stack.resources.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(
-        made,
-        [
-            "Cluster",
-            "RegistryCredentials",
-            "ExecutionRole",
-            "TaskDefinition",
-            "Service"
-        ]
-    );
+    assert_eq!(logical_ids(&stack), MADE_IN_ORDER);
     let credentials = id(&stack, "RegistryCredentials");
     assert_eq!(world.password_in(&credentials).await, PASSWORD);
     assert!(

@@ -9,7 +9,7 @@ mod support;
 use ecs_private_auth::local::cloudformation::StackRecord;
 use ecs_private_auth::local::registry::PASSWORD;
 use serde_json::{Value, json};
-use support::played::{STACK_NAME, World, id};
+use support::played::{MADE_IN_ORDER, STACK_NAME, World, id, logical_ids};
 use support::{ACCOUNT, REGION};
 
 const LAB: &str = "local/parameters/lab.json";
@@ -22,17 +22,7 @@ async fn the_whole_lab_runs_through_create_update_delete_and_cleanup() {
 
     let mut stack = runner.create(world.parameters(&[LAB])).await.unwrap();
     assert_eq!(stack.status, "CREATE_COMPLETE");
-    let order: Vec<&str> = stack.resources.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(
-        order,
-        [
-            "Cluster",
-            "RegistryCredentials",
-            "ExecutionRole",
-            "TaskDefinition",
-            "Service"
-        ]
-    );
+    assert_eq!(logical_ids(&stack), MADE_IN_ORDER);
     let credentials = id(&stack, "RegistryCredentials");
     assert_eq!(world.password_in(&credentials).await, PASSWORD);
     let definition = world

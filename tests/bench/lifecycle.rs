@@ -26,6 +26,7 @@ use ecs_private_auth::local::runner::{Event, Runner, Services, parameters_from_f
 use ecs_private_auth::local::template::{Pseudo, Template};
 use serde_json::{Value, json};
 use support::counting_proxy::CountingProxy;
+use support::played::root;
 use support::runtime_api::{FunctionProcess, RuntimeApi};
 use support::{ACCOUNT, REGION, function_binary};
 
@@ -37,10 +38,6 @@ struct RequestCost {
     logical_id: String,
     millis: f64,
     calls: BTreeMap<String, u64>,
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::main]

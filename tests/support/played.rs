@@ -18,6 +18,20 @@ use super::{ACCOUNT, REGION, function_binary};
 
 pub const STACK_NAME: &str = "lab";
 
+/// The five custom resources of the lab (and of each example), in the order they are made.
+pub const MADE_IN_ORDER: [&str; 5] = [
+    "Cluster",
+    "RegistryCredentials",
+    "ExecutionRole",
+    "TaskDefinition",
+    "Service",
+];
+
+/// The logical ids a stack holds, in the order they were made.
+pub fn logical_ids(stack: &Stack) -> Vec<&str> {
+    stack.resources.iter().map(|(id, _)| id.as_str()).collect()
+}
+
 /// Everything a played stack needs, started for one test.
 pub struct World {
     pub emulator: Emulator,
