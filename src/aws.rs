@@ -16,21 +16,29 @@ pub fn retry_config() -> RetryConfig {
 }
 
 /// Loads the configuration from the environment (`AWS_ENDPOINT_URL` points every client at a
-/// local emulator) with the product's retry and timeout policy.
+/// local emulator) with the product's retry and timeout policy, and an HTTPS client trusting the
+/// compiled-in roots (see [`crate::tls`]) for every client, the credential providers' included.
+/// The partition that client depends on is read from `AWS_REGION`, which Lambda always sets.
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .operation_attempt_timeout(Duration::from_secs(30))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    if let Some(client) = crate::tls::sdk_http_client(region.as_deref()) {
+        loader = loader.http_client(client);
+    }
+    loader.load().await
 }
 
-/// Every client the functions use, made once per process from one configuration.
+/// Every client the functions use, made once per process: AWS's from one configuration, and the
+/// HTTP client that checks registries.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub cloudformation: aws_sdk_cloudformation::Client,
@@ -40,6 +48,7 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub registry: reqwest::Client,
 }
 
 impl Clients {
@@ -52,6 +61,7 @@ impl Clients {
             lambda: aws_sdk_lambda::Client::new(config),
             secrets: aws_sdk_secretsmanager::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
+            registry: crate::registry::client(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod tags;
 pub mod telemetry;
 pub(crate) mod text;
+pub mod tls;
 pub(crate) mod wait;
 
 pub use error::Error;

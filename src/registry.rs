@@ -300,7 +300,10 @@ fn follows_redirect(first: &Url, next: &Url) -> bool {
     first.origin() == next.origin()
 }
 
-/// The client the checks use: bounded time, redirects only within the registry's own origin.
+/// The client the checks use: bounded time, redirects only within the registry's own origin, and
+/// the compiled-in roots (Fargate pulls trusting a public set too: a registry whose chain only a
+/// private CA vouches for could not serve the service anyway). Built once per function
+/// ([`crate::aws::Clients`]).
 pub fn client() -> reqwest::Client {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let follow = attempt.previous().len() <= MAX_REDIRECTS
@@ -314,10 +317,11 @@ pub fn client() -> reqwest::Client {
             attempt.stop()
         }
     });
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
-        .redirect(policy)
+        .redirect(policy);
+    crate::tls::with_compiled_in_roots(builder)
         .build()
         .unwrap_or_default()
 }

@@ -63,6 +63,7 @@ fn clients(request: &Value, ecs: &[&Rule], lambda: &[&Rule]) -> Clients {
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, lambda),
         secrets: mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, none),
         ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, none),
+        registry: ecs_private_auth::registry::client(),
     }
 }
 

@@ -98,6 +98,7 @@ fn clients_with(
         // The cleanup neither invokes functions nor reads parameters.
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[]),
         ssm: mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &[]),
+        registry: ecs_private_auth::registry::client(),
     }
 }
 

@@ -638,3 +638,43 @@ async fn the_cleanup_report_line_is_what_the_failures_metric_filter_reads() {
         assert!(!report[field].is_null(), "{field} missing: {report}");
     }
 }
+
+/// Every function trusts Mozilla's roots compiled in (src/tls.rs): none reads the system's trust
+/// store, neither at start nor when it calls AWS. With that store emptied, the SDK's default
+/// client says so in a warning the moment a client is built.
+#[tokio::test]
+async fn no_function_reads_the_systems_trust_store() {
+    let moto = support::moto::Moto::start().await.unwrap();
+    let empty_store = std::env::temp_dir().join(format!("no-roots-{}", std::process::id()));
+    std::fs::create_dir_all(&empty_store).unwrap();
+    let empty_bundle = empty_store.join("roots.pem");
+    std::fs::write(&empty_bundle, "").unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("SSL_CERT_FILE", empty_bundle.to_str().unwrap()),
+        ("SSL_CERT_DIR", empty_store.to_str().unwrap()),
+    ];
+    for name in ecs_private_auth::local::provider::FUNCTIONS {
+        let harness = Harness::start(name, &env).await;
+        let polled = harness.runtime.first_poll(Duration::from_secs(20)).await;
+        let started_logs = harness.function.logs();
+        assert!(polled.is_some(), "{name} never started:\n{started_logs}");
+        if name == "on-create" {
+            let request = cluster_request(
+                "Create",
+                "Cluster",
+                json!({"ClusterName": "trusting"}),
+                &harness.receiver,
+            );
+            harness.invoke(request).await;
+            let answers = harness.receiver.accepted_for("Cluster");
+            assert_eq!(answers[0].json()["Status"], "SUCCESS");
+        }
+        let logs = harness.function.logs();
+        assert!(
+            !logs.contains("root CA"),
+            "{name} read the system's trust store:\n{logs}"
+        );
+    }
+    std::fs::remove_dir_all(&empty_store).unwrap();
+}

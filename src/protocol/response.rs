@@ -136,23 +136,6 @@ impl SendError {
     }
 }
 
-/// TLS for the ResponseURL with Mozilla's root certificates compiled in. In the aws and
-/// aws-us-gov partitions the PUT goes only to CloudFormation's own S3 bucket, whose chain those
-/// roots hold; reading the system's store instead cost every cold start a scan of hundreds of
-/// files.
-fn compiled_in_roots() -> Option<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Some(config)
-}
-
 /// The options every response client has: a short connect timeout, and no redirect (a
 /// pre-signed URL is answered where it points, nowhere else).
 fn response_client_builder() -> reqwest::ClientBuilder {
@@ -166,20 +149,13 @@ fn system_store_client() -> reqwest::Client {
     response_client_builder().build().unwrap_or_default()
 }
 
-/// A response client trusting the compiled-in roots; the system's store if that cannot be built.
+/// A response client trusting the compiled-in roots (see [`crate::tls`]). In the aws and
+/// aws-us-gov partitions the PUT goes only to CloudFormation's own S3 bucket, whose chain those
+/// roots hold.
 fn compiled_in_roots_client() -> reqwest::Client {
-    let built = compiled_in_roots().map(|tls| {
-        response_client_builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-    });
-    match built {
-        Some(Ok(client)) => client,
-        _ => {
-            tracing::warn!("compiled-in TLS roots unavailable: using the system's trust store");
-            system_store_client()
-        }
-    }
+    crate::tls::with_compiled_in_roots(response_client_builder())
+        .build()
+        .unwrap_or_else(|_| system_store_client())
 }
 
 /// Whether `url` is in the China partition, whose S3 chains the compiled-in roots are not
@@ -187,8 +163,8 @@ fn compiled_in_roots_client() -> reqwest::Client {
 fn needs_system_store(url: &str) -> bool {
     url::Url::parse(url)
         .ok()
-        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
-        .is_some_and(|host| host.ends_with(".amazonaws.com.cn"))
+        .and_then(|url| url.host_str().map(crate::tls::is_china_host))
+        .unwrap_or(false)
 }
 
 /// Sends responses; built once per function and shared.
@@ -321,15 +297,6 @@ mod tests {
 
     fn parse(body: &[u8]) -> serde_json::Value {
         serde_json::from_slice(body).unwrap()
-    }
-
-    #[test]
-    fn the_compiled_in_roots_make_a_client_with_the_response_options() {
-        let tls = compiled_in_roots().expect("Mozilla's roots with aws-lc");
-        response_client_builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .expect("reqwest takes this rustls config");
     }
 
     #[test]

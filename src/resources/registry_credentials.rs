@@ -188,9 +188,8 @@ async fn verify_with_registry(
         tracing::info!("an update rollback: the earlier credentials are restored unchecked");
         return Ok(());
     }
-    let client = crate::registry::client();
     RegistryCheck {
-        client: &client,
+        client: &context.clients.registry,
         registry_url,
         username: &props.username,
         password,

@@ -7,7 +7,8 @@ use ecs_private_auth::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
-#[tokio::main]
+// Lambda runs one invocation at a time: one thread suffices (docs/design.md#cold-start).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let clients = Clients::new(&load_config().await);
