@@ -2,33 +2,49 @@
 
 use std::io::{self, Write};
 
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::protocol::redact::redact;
 
-/// Installs the JSON subscriber on stdout. The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by
-/// Lambda's advanced logging controls) or `RUST_LOG`, else INFO.
+/// Installs the JSON subscriber on stdout, filtered as [`filter`] reads the environment.
 pub fn init() {
-    let filter = match std::env::var("AWS_LAMBDA_LOG_LEVEL") {
-        Ok(level) => EnvFilter::new(lambda_level(&level)),
-        Err(_) => std::env::var("RUST_LOG")
-            .map(|level| EnvFilter::new(level.to_ascii_lowercase()))
-            .unwrap_or_else(|_| EnvFilter::new("info")),
-    };
-    let _ = subscriber(filter, io::stdout).try_init();
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let _ = subscriber(
+        filter(lambda_level.as_deref(), rust_log.as_deref()),
+        io::stdout,
+    )
+    .try_init();
+}
+
+/// What is logged: the level `AWS_LAMBDA_LOG_LEVEL` names (Lambda's advanced logging controls),
+/// else `RUST_LOG`'s `target=level` directives (`warn`, `info,aws_smithy_runtime=debug`), else
+/// INFO. Targets rather than an EnvFilter: no regex engine in every function for a level.
+pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let everything_at = |level| Targets::new().with_default(level);
+    match (lambda_level, rust_log) {
+        (Some(level), _) => everything_at(lambda_log_level(level)),
+        (None, Some(directives)) => directives
+            .to_ascii_lowercase()
+            .parse()
+            .unwrap_or_else(|_| everything_at(Level::INFO)),
+        (None, None) => everything_at(Level::INFO),
+    }
 }
 
 /// Lambda's log levels as tracing's: FATAL, which tracing lacks, is its nearest, ERROR; anything
 /// unknown is INFO.
-pub(crate) fn lambda_level(level: &str) -> &'static str {
+fn lambda_log_level(level: &str) -> Level {
     match level.trim().to_ascii_uppercase().as_str() {
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "WARN" => "warn",
-        "ERROR" | "FATAL" => "error",
-        _ => "info",
+        "TRACE" => Level::TRACE,
+        "DEBUG" => Level::DEBUG,
+        "WARN" => Level::WARN,
+        "ERROR" | "FATAL" => Level::ERROR,
+        _ => Level::INFO,
     }
 }
 
@@ -38,30 +54,64 @@ mod tests {
 
     #[test]
     fn lambda_levels_map_to_the_nearest_tracing_level() {
-        for (lambda, tracing) in [
-            ("TRACE", "trace"),
-            ("DEBUG", "debug"),
-            ("INFO", "info"),
-            ("WARN", "warn"),
-            ("ERROR", "error"),
-            ("FATAL", "error"),
-            ("fatal", "error"),
-            ("loud", "info"),
+        for (lambda, level) in [
+            ("TRACE", Level::TRACE),
+            ("DEBUG", Level::DEBUG),
+            ("INFO", Level::INFO),
+            ("WARN", Level::WARN),
+            ("ERROR", Level::ERROR),
+            ("FATAL", Level::ERROR),
+            ("fatal", Level::ERROR),
+            ("loud", Level::INFO),
         ] {
-            assert_eq!(lambda_level(lambda), tracing, "{lambda}");
+            assert_eq!(lambda_log_level(lambda), level, "{lambda}");
+        }
+    }
+
+    fn logs(filter: &Targets, target: &str, level: Level) -> bool {
+        filter.would_enable(target, &level)
+    }
+
+    #[test]
+    fn lambdas_level_wins_over_rust_log() {
+        let filter = filter(Some("WARN"), Some("trace"));
+        assert!(logs(&filter, "ecs_private_auth", Level::WARN));
+        assert!(!logs(&filter, "ecs_private_auth", Level::INFO));
+    }
+
+    #[test]
+    fn rust_log_directives_set_levels_per_target() {
+        let filter = filter(None, Some("WARN,aws_smithy_runtime=debug"));
+        assert!(!logs(&filter, "ecs_private_auth::provider", Level::INFO));
+        assert!(logs(&filter, "ecs_private_auth::provider", Level::WARN));
+        assert!(logs(&filter, "aws_smithy_runtime::client", Level::DEBUG));
+    }
+
+    #[test]
+    fn without_either_or_with_garbage_info_is_logged() {
+        for rust_log in [None, Some("[span{field}]=nonsense=")] {
+            let filter = filter(None, rust_log);
+            assert!(
+                logs(&filter, "ecs_private_auth", Level::INFO),
+                "{rust_log:?}"
+            );
+            assert!(
+                !logs(&filter, "ecs_private_auth", Level::DEBUG),
+                "{rust_log:?}"
+            );
         }
     }
 }
 
 /// The functions' subscriber — JSON lines with the request's span fields, every line redacted —
 /// writing to `writer`.
-pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+pub fn subscriber<W>(filter: Targets, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
@@ -69,6 +119,7 @@ where
         .without_time()
         .with_writer(RedactingWriter::new(writer))
         .finish()
+        .with(filter)
 }
 
 /// Wraps a writer so that every line is redacted before it is written.

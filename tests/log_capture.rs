@@ -13,7 +13,6 @@ use support::lab::Lab;
 use support::receiver::Receiver;
 use support::registry::{IMAGE, PASSWORD, Registry, TAG, USERNAME};
 use support::snoop::Snoop;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -44,7 +43,7 @@ const NEW_PASSWORD: &str = "rotated-Registry-passw0rd";
 async fn no_secret_reaches_the_logs() {
     let capture = Capture::default();
     tracing::subscriber::set_global_default(ecs_private_auth::telemetry::subscriber(
-        EnvFilter::new("trace"),
+        ecs_private_auth::telemetry::filter(Some("TRACE"), None),
         capture.clone(),
     ))
     .unwrap();
