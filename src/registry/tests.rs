@@ -78,6 +78,88 @@ fn an_image_of_another_registry_or_a_bad_reference_is_refused() {
     }
 }
 
+fn bad(image: &str) -> String {
+    match reference(image, "ghcr.io") {
+        Err(RegistryError::BadReference(cause)) => cause,
+        other => panic!("{image} was not refused as a bad reference: {other:?}"),
+    }
+}
+
+#[test]
+fn repository_components_join_lowercase_runs_with_the_specs_separators() {
+    for good in ["a.b", "a_b", "a__b", "a-b", "a---b", "a0/b-c/d.e_f", "0"] {
+        assert_eq!(reference(good, "ghcr.io"), ok(good, "latest"), "{good}");
+    }
+    for wrong in ["a___b", "a.-b", "a..b", "a-", "_a", "a/", "a//b", "A"] {
+        let cause = bad(wrong);
+        assert!(cause.contains("repository component"), "{wrong}: {cause}");
+    }
+    let long = "a".repeat(256);
+    assert!(bad(&long).contains("longer than 255"));
+    assert_eq!(
+        reference(&"a".repeat(255), "ghcr.io").map(|(r, _)| r.len()),
+        Ok(255)
+    );
+}
+
+#[test]
+fn tags_are_word_characters_dots_and_hyphens_up_to_128() {
+    let longest = "v".repeat(128);
+    assert_eq!(
+        reference(&format!("app:{longest}"), "ghcr.io"),
+        ok("app", &longest)
+    );
+    assert_eq!(reference("app:1.2_rc-3", "ghcr.io"), ok("app", "1.2_rc-3"));
+    for wrong in [
+        "app:".to_owned(),
+        "app:.hidden".to_owned(),
+        "app:-x".to_owned(),
+        "app:é".to_owned(),
+        format!("app:{}", "v".repeat(129)),
+    ] {
+        assert!(bad(&wrong).contains("tag"), "{wrong}");
+    }
+}
+
+#[test]
+fn digests_have_the_length_their_algorithm_makes_and_win_over_a_tag() {
+    for (algorithm, length) in [("sha256", 64), ("sha384", 96), ("sha512", 128)] {
+        let digest = format!("{algorithm}:{}", "a".repeat(length));
+        assert_eq!(
+            reference(&format!("app@{digest}"), "ghcr.io"),
+            ok("app", &digest)
+        );
+        let short = format!("app@{algorithm}:{}", "a".repeat(length - 1));
+        assert!(
+            bad(&short).contains(&format!("{length} hexadecimal")),
+            "{short}"
+        );
+    }
+    let digest = format!("sha256:{}", "0".repeat(64));
+    assert_eq!(
+        reference(&format!("app:1.0@{digest}"), "ghcr.io"),
+        ok("app", &digest)
+    );
+    assert!(bad(&format!("app@md5:{}", "0".repeat(32))).contains("md5"));
+    assert!(bad("app@sha256").contains("algorithm:hex"));
+    assert!(bad(&format!("app@sha256:{}", "g".repeat(64))).contains("hexadecimal"));
+}
+
+#[test]
+fn registry_hosts_are_labels_with_an_optional_numeric_port() {
+    assert_eq!(
+        reference("localhost:5000/app:1", "http://localhost:5000"),
+        ok("app", "1")
+    );
+    assert_eq!(
+        reference("localhost/app", "http://localhost"),
+        ok("app", "latest")
+    );
+    assert!(bad("ghcr.io:x/app").contains("port"));
+    assert!(bad("-ghcr.io/app").contains("host"));
+    assert!(bad("ghcr..io/app").contains("host"));
+}
+
 #[test]
 fn challenges_parse_with_quoted_parameters() {
     let (scheme, params) = parse_challenge(
