@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks template.yaml offline: SAM's and CloudFormation's linters, checkov (skips and their
 # reasons in .checkov.yaml), and a real `sam build` of every function with cargo-lambda; and the
-# user stacks in examples/ with cfn-lint (tests/examples.rs runs them locally).
+# user stacks in examples/ with cfn-lint (tests/examples.rs runs them locally). The build is
+# sam's debug mode: the same template metadata, cargo-lambda and zig, without the deployment
+# profile's LTO (several times longer; `make bench` builds and measures that one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$(pwd)/.local"
@@ -15,9 +17,9 @@ echo "== checkov"
 "$tools/venv-checkov/bin/checkov" --framework cloudformation --skip-download -f template.yaml \
   --config-file .checkov.yaml --compact --quiet
 echo "== cargo lambda build (the five functions in one cargo run; sam build reuses its output)"
-cargo lambda build --release -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
-echo "== sam build"
-sam build --region "$AWS_DEFAULT_REGION"
+cargo lambda build -p on-create -p on-update -p on-delete -p on-failure -p nightly-cleanup
+echo "== sam build (debug mode)"
+SAM_BUILD_MODE=debug sam build --region "$AWS_DEFAULT_REGION"
 for function in OnCreateFunction OnUpdateFunction OnDeleteFunction OnFailureFunction NightlyCleanupFunction; do
   test -x ".aws-sam/build/$function/bootstrap" || { echo "sam build made no bootstrap for $function" >&2; exit 1; }
 done

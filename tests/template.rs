@@ -672,3 +672,19 @@ fn the_alarms_watch_crashes_cleanup_errors_and_cleanup_failures() {
     assert_eq!(failures["ComparisonOperator"], "GreaterThanThreshold");
     assert_eq!(failures["Threshold"].as_u64(), Some(0));
 }
+
+/// `sam build` and `cargo lambda build --release` use the release profile: it must keep panics
+/// unwinding (the guard answers FAILED for a panicking handler only then) and stripped.
+#[test]
+fn the_deployment_profile_unwinds_panics() {
+    let manifest = std::fs::read_to_string(support::played::root().join("Cargo.toml")).unwrap();
+    let release: Vec<&str> = manifest
+        .lines()
+        .skip_while(|line| line.trim() != "[profile.release]")
+        .skip(1)
+        .take_while(|line| !line.starts_with('['))
+        .map(str::trim)
+        .collect();
+    assert!(release.contains(&r#"panic = "unwind""#), "{release:?}");
+    assert!(release.contains(&"strip = true"), "{release:?}");
+}
