@@ -641,9 +641,10 @@ async fn the_cleanup_report_line_is_what_the_failures_metric_filter_reads() {
 
 /// Every function trusts Mozilla's roots compiled in (src/tls.rs): none reads the system's trust
 /// store, neither at start nor when it calls AWS. With that store emptied, the SDK's default
-/// client says so in a warning the moment a client is built.
+/// client says so in a warning the moment a client is built. Nor does any read a profile file:
+/// the environment says everything (src/aws.rs); the SDK's loader logs each file it tries.
 #[tokio::test]
-async fn no_function_reads_the_systems_trust_store() {
+async fn no_function_reads_the_systems_trust_store_or_a_profile_file() {
     let moto = support::moto::Moto::start().await.unwrap();
     let empty_store = std::env::temp_dir().join(format!("no-roots-{}", std::process::id()));
     std::fs::create_dir_all(&empty_store).unwrap();
@@ -651,6 +652,7 @@ async fn no_function_reads_the_systems_trust_store() {
     std::fs::write(&empty_bundle, "").unwrap();
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
         ("SSL_CERT_FILE", empty_bundle.to_str().unwrap()),
         ("SSL_CERT_DIR", empty_store.to_str().unwrap()),
     ];
@@ -674,6 +676,10 @@ async fn no_function_reads_the_systems_trust_store() {
         assert!(
             !logs.contains("root CA"),
             "{name} read the system's trust store:\n{logs}"
+        );
+        assert!(
+            !logs.contains("config file"),
+            "{name} looked for a profile file:\n{logs}"
         );
     }
     std::fs::remove_dir_all(&empty_store).unwrap();
