@@ -28,7 +28,11 @@ pub fn retry_config() -> RetryConfig {
 /// is consulted: Lambda says everything in the environment, and each would cost every cold
 /// start, and the binary, for nothing (docs/design.md#cold-start).
 pub async fn load_config() -> SdkConfig {
-    config_from_environment(std::env::vars().collect())
+    // vars_os: a variable that is not Unicode is skipped rather than a panic at start.
+    let environment = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect();
+    config_from_environment(environment)
 }
 
 fn config_from_environment(env: HashMap<String, String>) -> SdkConfig {
