@@ -31,7 +31,7 @@ pub(crate) fn is_china_region(region: &str) -> bool {
 }
 
 /// The rustls configuration with the compiled-in roots and aws-lc, built once per process.
-static COMPILED_IN: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
+static COMPILED_IN: LazyLock<Option<rustls::ClientConfig>> = LazyLock::new(|| {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(compiled_in_certificates().iter().cloned());
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -40,14 +40,14 @@ static COMPILED_IN: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(
         .ok()?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Some(Arc::new(config))
+    Some(config)
 });
 
-/// A reqwest client builder's TLS set to the compiled-in roots; `None` (the caller keeps
-/// reqwest's default, the system's store) only if aws-lc offers no safe protocol version.
+/// A reqwest client builder's TLS set to the compiled-in roots; left as it is (reqwest's default,
+/// the system's store) only if aws-lc offers no safe protocol version.
 pub(crate) fn with_compiled_in_roots(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
     match COMPILED_IN.as_ref() {
-        Some(config) => builder.tls_backend_preconfigured(rustls::ClientConfig::clone(config)),
+        Some(config) => builder.tls_backend_preconfigured(config.clone()),
         None => {
             tracing::warn!("compiled-in TLS roots unavailable: using the system's trust store");
             builder
