@@ -25,6 +25,7 @@ pub mod provider;
 pub mod registry;
 pub mod resource_type;
 pub(crate) mod resources;
+pub mod sdk_http;
 pub mod settings;
 pub mod tags;
 pub mod telemetry;

@@ -90,6 +90,7 @@ impl Moto {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new(REGION))
+            .http_client(crate::sdk_http::sdk_http_client(Some(REGION)))
             .credentials_provider(aws_sdk_ecs::config::Credentials::new(
                 "testing", "testing", None, None, "moto",
             ))
