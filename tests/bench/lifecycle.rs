@@ -3,7 +3,8 @@
 //! - per function, the init time (process start → first poll for an invocation) as median, min
 //!   and max over BENCH_COLD_STARTS cold starts (default 20), and the peak RSS;
 //! - the lab's whole lifecycle (template.yaml: create, update to image tag 1.1, delete) played by
-//!   the local runner, cold (fresh processes) and warm (the same processes again);
+//!   the local runner, cold (fresh processes) and warm (the same processes again, median, min
+//!   and max of BENCH_WARM_ROUNDS rounds, default 5);
 //! - per request: its duration and the AWS calls it made by operation, counted at the emulator
 //!   (CloudFormation's read calls at the local CloudFormation endpoint);
 //! - the size of each function's deployment zip (the binary as `bootstrap`, deflated).
@@ -85,13 +86,22 @@ async fn main() {
     );
     environment.extra = vec![("RUST_LOG".into(), "warn".into())];
     let provider = LocalProvider::start(&binaries, &environment).await.unwrap();
-    for (round, stack_name) in [("cold", "bench-cold"), ("warm", "bench-warm")] {
-        emulator.put_registry_password(stack_name).await.unwrap();
+    // Cold once (fresh processes), then warm BENCH_WARM_ROUNDS times: one lifecycle's time is
+    // mostly moto's and varies by tens of percent from run to run, so warm is a spread.
+    let warm_rounds: usize = std::env::var("BENCH_WARM_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5);
+    let mut walls = Vec::new();
+    for round in 0..=warm_rounds {
+        let stack_name = format!("bench-{round}");
+        emulator.put_registry_password(&stack_name).await.unwrap();
         let costs = Arc::new(Mutex::new(Vec::new()));
         let started = Instant::now();
         let played = play_lifecycle(
             &template,
-            stack_name,
+            &stack_name,
             &emulator,
             Services {
                 provider: &provider,
@@ -102,13 +112,19 @@ async fn main() {
             costs.clone(),
         )
         .await;
-        let wall = started.elapsed();
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
         let costs = costs.lock().unwrap().clone();
-        lifecycles.insert(
-            round,
-            json!({"millis": wall.as_secs_f64() * 1000.0, "requests": costs.len(), "stacks": played}),
-        );
-        if round == "warm" {
+        if round == 0 {
+            lifecycles.insert(
+                "cold",
+                json!({"millis": millis, "requests": costs.len(), "stacks": played}),
+            );
+        } else {
+            walls.push(millis);
+            lifecycles.insert(
+                "warm",
+                json!({"millis": spread(&walls), "rounds": walls.len(), "requests": costs.len(), "stacks": played}),
+            );
             requests = costs;
         }
     }
@@ -116,21 +132,29 @@ async fn main() {
     println!(
         "\n== the lab's lifecycle (create, update to 1.1, delete), local runner, CloudFormation verification included"
     );
-    for (round, figures) in &lifecycles {
-        println!(
-            "  {round:<5} {:>8.1} ms for {} requests",
-            figures["millis"].as_f64().unwrap_or_default(),
-            figures["requests"]
-        );
-    }
-    println!("\n== peak RSS after both lifecycles");
+    let cold = &lifecycles["cold"];
+    println!(
+        "  cold  {:>8.1} ms for {} requests",
+        cold["millis"].as_f64().unwrap_or_default(),
+        cold["requests"]
+    );
+    let warm = &lifecycles["warm"];
+    let ms = |key: &str| warm["millis"][key].as_f64().unwrap_or_default();
+    println!(
+        "  warm  {:>8.1} ms for {} requests (median of {warm_rounds}; min {:.1}, max {:.1})",
+        ms("median"),
+        warm["requests"],
+        ms("min"),
+        ms("max")
+    );
+    println!("\n== peak RSS after every lifecycle");
     for (name, kib) in &rss {
         println!(
             "  {name:<16} {:>6} KiB",
             kib.map_or("?".into(), |kib| kib.to_string())
         );
     }
-    println!("\n== per request (warm): duration and AWS calls by operation");
+    println!("\n== per request (the last warm round): duration and AWS calls by operation");
     for cost in &requests {
         let total: u64 = cost.calls.values().sum();
         println!(
