@@ -20,32 +20,18 @@ use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::ErrorKind;
 
-/// Which certificates the client trusts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trust {
-    CompiledIn,
-    /// The China partition's endpoints are not known to chain to Mozilla's set.
-    SystemStore,
-}
+use crate::tls::Trust;
 
 /// The SDK's HTTP client for `region`: trusting the compiled-in roots, or the system's store in
 /// the China partition.
 pub fn sdk_http_client(region: Option<&str>) -> SharedHttpClient {
     ReqwestHttpClient {
         pools: Arc::new(Pools {
-            trust: trust_for(region),
+            trust: Trust::for_region(region),
             clients: Mutex::default(),
         }),
     }
     .into_shared()
-}
-
-fn trust_for(region: Option<&str>) -> Trust {
-    if region.is_some_and(crate::tls::is_china_region) {
-        Trust::SystemStore
-    } else {
-        Trust::CompiledIn
-    }
 }
 
 /// The timeouts the SDK asks a connector for: connect, and read (reqwest applies a read timeout
@@ -117,10 +103,7 @@ fn reqwest_client(
     if let Some(timeout) = read {
         builder = builder.read_timeout(timeout);
     }
-    if trust == Trust::CompiledIn {
-        builder = crate::tls::with_compiled_in_roots(builder);
-    }
-    builder.build()
+    trust.configure(builder).build()
 }
 
 #[derive(Debug)]
@@ -462,14 +445,5 @@ mod tests {
             aws_smithy_types::error::display::DisplayErrorContext(&err)
         );
         assert!(message.contains("\"/functions/../admin\""), "{message}");
-    }
-
-    #[test]
-    fn only_the_china_partition_trusts_the_systems_store() {
-        assert_eq!(trust_for(Some("cn-north-1")), Trust::SystemStore);
-        assert_eq!(trust_for(Some("cn-northwest-1")), Trust::SystemStore);
-        assert_eq!(trust_for(Some("us-east-1")), Trust::CompiledIn);
-        assert_eq!(trust_for(Some("us-gov-west-1")), Trust::CompiledIn);
-        assert_eq!(trust_for(None), Trust::CompiledIn);
     }
 }

@@ -37,6 +37,33 @@ static COMPILED_IN: LazyLock<Option<rustls::ClientConfig>> = LazyLock::new(|| {
     Some(config)
 });
 
+/// Which certificates a client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trust {
+    CompiledIn,
+    /// The China partition's endpoints are not known to chain to Mozilla's set.
+    SystemStore,
+}
+
+impl Trust {
+    /// What a client of the AWS endpoints in `region` trusts.
+    pub(crate) fn for_region(region: Option<&str>) -> Trust {
+        if region.is_some_and(is_china_region) {
+            Trust::SystemStore
+        } else {
+            Trust::CompiledIn
+        }
+    }
+
+    /// `builder` set to trust this.
+    pub(crate) fn configure(self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        match self {
+            Trust::CompiledIn => with_compiled_in_roots(builder),
+            Trust::SystemStore => builder,
+        }
+    }
+}
+
 /// A reqwest client builder's TLS set to the compiled-in roots; left as it is (reqwest's default,
 /// the system's store) only if aws-lc offers no safe protocol version.
 pub(crate) fn with_compiled_in_roots(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
@@ -67,6 +94,18 @@ mod tests {
             compiled_in_anchors().len() > 100,
             "Mozilla's set has well over 100 roots"
         );
+    }
+
+    #[test]
+    fn only_the_china_partition_trusts_the_systems_store() {
+        assert_eq!(Trust::for_region(Some("cn-north-1")), Trust::SystemStore);
+        assert_eq!(
+            Trust::for_region(Some("cn-northwest-1")),
+            Trust::SystemStore
+        );
+        assert_eq!(Trust::for_region(Some("us-east-1")), Trust::CompiledIn);
+        assert_eq!(Trust::for_region(Some("us-gov-west-1")), Trust::CompiledIn);
+        assert_eq!(Trust::for_region(None), Trust::CompiledIn);
     }
 
     #[test]
