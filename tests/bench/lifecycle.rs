@@ -93,7 +93,8 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(5);
-    let mut walls = Vec::new();
+    let mut warm_walls = Vec::new();
+    let mut warm_played = String::new();
     for round in 0..=warm_rounds {
         let stack_name = format!("bench-{round}");
         emulator.put_registry_password(&stack_name).await.unwrap();
@@ -113,21 +114,21 @@ async fn main() {
         )
         .await;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
-        let costs = costs.lock().unwrap().clone();
+        requests = costs.lock().unwrap().clone();
         if round == 0 {
             lifecycles.insert(
                 "cold",
-                json!({"millis": millis, "requests": costs.len(), "stacks": played}),
+                json!({"millis": millis, "requests": requests.len(), "stacks": played}),
             );
         } else {
-            walls.push(millis);
-            lifecycles.insert(
-                "warm",
-                json!({"millis": spread(&walls), "rounds": walls.len(), "requests": costs.len(), "stacks": played}),
-            );
-            requests = costs;
+            warm_walls.push(millis);
+            warm_played = played;
         }
     }
+    lifecycles.insert(
+        "warm",
+        json!({"millis": spread(&warm_walls), "rounds": warm_rounds, "requests": requests.len(), "stacks": warm_played}),
+    );
     let rss: BTreeMap<&str, Option<u64>> = provider.peak_rss_kib().into_iter().collect();
     println!(
         "\n== the lab's lifecycle (create, update to 1.1, delete), local runner, CloudFormation verification included"
