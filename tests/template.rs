@@ -688,3 +688,39 @@ fn the_deployment_profile_unwinds_panics() {
     assert!(release.contains(&r#"panic = "unwind""#), "{release:?}");
     assert!(release.contains(&"strip = true"), "{release:?}");
 }
+
+/// The functions link one HTTP stack (README#performance): the SDK sends through reqwest, so
+/// neither the SDK's own HTTP client nor HTTP/2, which no service here speaks, is built into them.
+#[test]
+fn the_functions_link_one_http_stack() {
+    let mut tree = std::process::Command::new(env!("CARGO"));
+    tree.current_dir(support::played::root()).args([
+        "tree",
+        "--offline",
+        "--locked",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ]);
+    for function in [
+        "on-create",
+        "on-update",
+        "on-delete",
+        "on-failure",
+        "nightly-cleanup",
+    ] {
+        tree.args(["-p", function]);
+    }
+    let output = tree.output().expect("cargo tree runs");
+    assert!(output.status.success(), "{output:?}");
+    let crates: Vec<&str> = std::str::from_utf8(&output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split(' ').next())
+        .collect();
+    assert!(crates.contains(&"reqwest"), "{crates:?}");
+    for absent in ["aws-smithy-http-client", "h2"] {
+        assert!(!crates.contains(&absent), "{absent} is linked: {crates:?}");
+    }
+}
